@@ -1,0 +1,85 @@
+/**
+ * The one small interface every fault kind implements. Undo is part of the
+ * interface: a fault that can start can stop, and the Injector (not the fault)
+ * guarantees that stop() runs on every exit path.
+ */
+import type { z } from 'zod';
+import type { ProxyRegistry } from '../proxy/types.ts';
+import type { ServiceRegistry } from '../services/types.ts';
+
+/** What a fault may use while it runs. */
+export interface FaultContext {
+  /** Built-in proxies declared in the scenario's `proxies`, by name. */
+  proxies: ProxyRegistry;
+  /** Managed services declared in the scenario's `services`, by name. */
+  services: ServiceRegistry;
+  /** Facts of the run, passed to exec faults as environment variables (FAULTLINE_*). */
+  facts: Record<string, string>;
+  /** Seeded random source in [0, 1) (scenario `seed`), for reproducible choices. */
+  random: () => number;
+  /** Writes an intent record before a fault takes effect; `faultline recover` reads it. */
+  journal: Journal;
+  /** A line for the run's log (not the terminal). */
+  log: (msg: string) => void;
+}
+
+/** Common part of every fault spec, already normalised (ms, req/s, fractions). */
+export interface FaultSpecBase {
+  name: string;
+  kind: string;
+  target?: string;
+  /** Trigger: time from the run's start, ms. */
+  at?: number;
+  /** Trigger: when the offered rate first reaches this level, req/s (multiples of expectedPeak already resolved). */
+  atLoad?: number;
+  /** Trigger: when this stage (0-based index) starts. */
+  atStage?: number;
+  /** How long the fault stays active, ms. Undefined: until the run ends. */
+  duration?: number;
+  /** Probability 0..1 (toxicity): per connection for TCP faults, per request for HTTP faults. */
+  probability?: number;
+  /** Kind-specific parameters, as validated by the kind's schema. */
+  params: Record<string, unknown>;
+}
+
+/** A live fault instance. */
+export interface Fault {
+  readonly spec: FaultSpecBase;
+  /** Applies the fault. Must register whatever it needs to be undone before it takes effect. */
+  start(): Promise<void>;
+  /** Undoes the fault. Must be idempotent and safe to call even if start() failed half-way. */
+  stop(): Promise<void>;
+  /** Facts measured while the fault ran (e.g. restart-to-ready time), added to the fault-stop event. */
+  detail?(): Record<string, unknown>;
+}
+
+/** One fault kind: its parameter schema (strict zod object of the kind-specific keys) and a factory. */
+export interface FaultKind {
+  /** Kind-specific keys only; common keys (name, kind, target, at, atLoad, atStage, duration, probability) are handled by the config. */
+  params: z.ZodType<Record<string, unknown>>;
+  /** What `target` must name: a proxy, a service, either, or nothing. */
+  targets: 'proxy' | 'service' | 'service-or-pid' | 'none' | 'any';
+  create(spec: FaultSpecBase, ctx: FaultContext): Fault;
+  /** One line for `--help` and README. */
+  describe: string;
+}
+
+/** Intent records: written before a fault takes effect, cleared after its undo. */
+export interface JournalEntry {
+  id: string;
+  fault: string;
+  kind: string;
+  /** How to undo it without this process: a signal to a pid, a command, an HTTP call. */
+  undo:
+    | { type: 'signal'; pid: number; signal: NodeJS.Signals }
+    | { type: 'exec'; command: string; cwd?: string; env?: Record<string, string>; timeoutMs: number }
+    | { type: 'http'; method: string; url: string }
+    | { type: 'none'; note: string };
+  at: number;
+}
+
+export interface Journal {
+  readonly path: string;
+  record(entry: Omit<JournalEntry, 'id' | 'at'>): Promise<string>;
+  clear(id: string): Promise<void>;
+}

@@ -1,0 +1,171 @@
+/**
+ * The result of a run: the Timeline (the single source of truth) plus the
+ * summaries computed from it. A result JSON holds all of this, histograms
+ * encoded, so `report`, `compare` and `merge` work from files alone.
+ * Times are absolute epoch milliseconds; latencies in summaries are ms;
+ * encoded histograms hold microseconds.
+ */
+
+export const RESULT_VERSION = 1;
+
+/** Error kinds, as DESIGN.md lists them. http_4xx is counted apart and is not an error unless the scenario says so. */
+export const ERROR_KINDS = [
+  'connect_refused',
+  'connect_timeout',
+  'reset',
+  'timeout',
+  'http_5xx',
+  'http_4xx',
+  'unexpected_status',
+  'mismatch',
+  'other',
+] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+/** Latency percentiles in milliseconds. */
+export interface LatencySummary {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+  min: number;
+}
+
+/** What one window (or stage) saw for one request name, or for all of them. */
+export interface Stats {
+  /** Requests that completed in the window (a response or an error). */
+  requests: number;
+  /** Requests counted as errors (4xx only when the scenario says so). */
+  errors: number;
+  /** Count per kind, including http_4xx even when it is not an error. */
+  byKind: Partial<Record<ErrorKind, number>>;
+  /** First example message per kind. */
+  examples: Partial<Record<ErrorKind, string>>;
+  /** Corrected latency (from intended send time), HDR encoded (compressed base64), microseconds. */
+  latency: string;
+  /** Service time (from actual send), HDR encoded, microseconds. */
+  service: string;
+}
+
+/** Generator health for a window: whether the generator, not the target, was the limit. */
+export interface GeneratorHealth {
+  /** Worst event-loop lag seen by any worker, ms. */
+  maxLagMs: number;
+  /** Highest event-loop utilisation (0..1) of any worker. */
+  elu: number;
+  /** 99th percentile of send slip (actual send − intended send), ms. */
+  slipP99Ms: number;
+  /** Arrivals that were due but not yet sent at the window's end. */
+  backlog: number;
+  /** Requests in flight at the window's end. */
+  inFlight: number;
+  /** The generator could not keep the schedule for reasons of its own (CPU, event loop). */
+  limited: boolean;
+  /** Why it was flagged, in words. */
+  reason?: string;
+}
+
+/** One window of merged stats from every worker. */
+export interface Window {
+  index: number;
+  stage: number;
+  start: number;
+  end: number;
+  /** Arrivals the schedule intended in this window (open model), or sends (closed model). */
+  offered: number;
+  /** Requests actually sent in this window. */
+  sent: number;
+  /** offered / window seconds. */
+  offeredRate: number;
+  /** completed requests / window seconds. */
+  achievedRate: number;
+  overall: Stats;
+  byName: Record<string, Stats>;
+  generator: GeneratorHealth;
+}
+
+export type TimelineEvent =
+  | { t: number; type: 'run-start' }
+  | { t: number; type: 'stage-start'; stage: number; offeredRate: number; label: string }
+  | { t: number; type: 'fault-start'; fault: string; kind: string; target?: string; offeredRate: number; detail?: Record<string, unknown> }
+  | { t: number; type: 'fault-stop'; fault: string; kind: string; offeredRate: number; detail?: Record<string, unknown> }
+  | { t: number; type: 'fault-error'; fault: string; message: string }
+  | { t: number; type: 'breach'; clause: string; value: number; window: number }
+  | { t: number; type: 'recovery'; clause: string; window: number }
+  | { t: number; type: 'abort'; reason: string }
+  | { t: number; type: 'note'; message: string }
+  | { t: number; type: 'run-end' };
+
+export interface Timeline {
+  /** Window length, ms. */
+  tickMs: number;
+  windows: Window[];
+  events: TimelineEvent[];
+}
+
+/** A stage's summary: everything its windows saw, merged. */
+export interface StageResult {
+  index: number;
+  label: string;
+  model: 'open' | 'closed';
+  start: number;
+  end: number;
+  /** Planned arrival rate (req/s); for a ramp, the mean over the stage. For closed stages, the achieved rate. */
+  offeredRate: number;
+  /** For a ramp: start and end of the planned rate. */
+  rateFrom?: number;
+  rateTo?: number;
+  /** Closed model: fixed concurrency. */
+  concurrency?: number;
+  achievedRate: number;
+  requests: number;
+  errors: Partial<Record<ErrorKind, number>>;
+  errorCount: number;
+  errorRate: number;
+  latency: LatencySummary;
+  serviceTime: LatencySummary;
+  byName: Record<string, { requests: number; errorCount: number; errorRate: number; latency: LatencySummary }>;
+  generatorLimited: boolean;
+  generatorReason?: string;
+  /** Excluded from verdicts (search warm-up windows). */
+  warmupMs?: number;
+}
+
+export interface RunMeta {
+  faultline: string;
+  node: string;
+  platform: string;
+  cores: number;
+  workers: number;
+  connections: number;
+  pipelining: number;
+  startedAt: string;
+  endedAt?: string;
+  durationMs?: number;
+  scenario?: string;
+  scenarioFile?: string;
+  target: string;
+  expectedPeak?: number;
+  model: 'open' | 'closed';
+  timeoutMs: number;
+  command?: string;
+}
+
+/** The whole result, as written to --json. Analysis sections are filled in by later stages of the run. */
+export interface Result {
+  version: number;
+  meta: RunMeta;
+  stages: StageResult[];
+  timeline: Timeline;
+  /** Exit code the run ended with, and why. */
+  outcome: { exitCode: number; status: 'held' | 'broke' | 'aborted' | 'error'; reason: string };
+  hypothesis?: unknown;
+  breakingPoint?: unknown;
+  capacity?: unknown;
+  breaches?: unknown;
+  faults?: unknown;
+  search?: unknown;
+  [k: string]: unknown;
+}
