@@ -71,11 +71,14 @@ export interface JournalEntry {
   kind: string;
   /** How to undo it without this process: a signal to a pid, a command, an HTTP call. */
   undo:
-    | { type: 'signal'; pid: number; signal: NodeJS.Signals }
+    /** pid < 0 signals a process group; pidStart (/proc start time) guards against a reused pid. */
+    | { type: 'signal'; pid: number; signal: NodeJS.Signals; pidStart?: string }
     | { type: 'exec'; command: string; cwd?: string; env?: Record<string, string>; timeoutMs: number }
     | { type: 'http'; method: string; url: string }
     | { type: 'none'; note: string };
   at: number;
+  /** Pid of the faultline process that wrote the entry (recover leaves a live run's entries alone). */
+  owner?: number;
 }
 
 export interface Journal {
