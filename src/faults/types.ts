@@ -51,6 +51,11 @@ export interface Fault {
   stop(): Promise<void>;
   /** Facts measured while the fault ran (e.g. restart-to-ready time), added to the fault-stop event. */
   detail?(): Record<string, unknown>;
+  /**
+   * For faults whose effect ends by itself (a kill with `restart`): resolves when it
+   * has. A fault with no `duration` is stopped by the Injector then, not at the run's end.
+   */
+  finished?(): Promise<void>;
 }
 
 /** One fault kind: its parameter schema (strict zod object of the kind-specific keys) and a factory. */

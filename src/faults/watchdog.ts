@@ -1,0 +1,66 @@
+/**
+ * The pause watchdog: a tiny detached Node process that sends SIGCONT to the
+ * paused pids at the fault's end, or as soon as faultline itself is gone, so
+ * even a `kill -9` of faultline never leaves a process stopped. A normal stop
+ * disarms it (kills it) after resuming the pids itself.
+ */
+import { spawn } from 'node:child_process';
+
+// Runs in the watchdog. Its parent is gone when it has been re-parented (ppid changed).
+const SCRIPT = `
+const { targets, deadline, parent, pollMs } = JSON.parse(process.env.FAULTLINE_WATCHDOG);
+function resume() {
+  for (const t of targets) { try { process.kill(t, 'SIGCONT'); } catch {} }
+  process.exit(0);
+}
+function check() {
+  if (process.ppid !== parent) resume();
+  if (deadline !== null && Date.now() >= deadline) resume();
+}
+setInterval(check, pollMs);
+check();
+`;
+
+/** An armed watchdog. */
+export interface Watchdog {
+  /** Pid of the watchdog process. */
+  readonly pid: number;
+  /** Kills the watchdog without it resuming anything (the caller resumes the pids itself). */
+  disarm(): void;
+}
+
+export interface WatchdogOptions {
+  /** When to send SIGCONT (epoch ms); undefined: only when faultline is gone. */
+  deadline?: number;
+  /** How often it checks, ms (default 100): the lateness of a resume after faultline dies. */
+  pollMs?: number;
+}
+
+/**
+ * Arms a watchdog for these pids (negative: process groups). Returns once the
+ * watchdog process exists; it is in its own process group (Ctrl-C in the
+ * terminal does not reach it) and not waited for (unref).
+ */
+export function armWatchdog(targets: number[], opts: WatchdogOptions = {}): Watchdog {
+  const child = spawn(process.execPath, ['-e', SCRIPT], {
+    detached: true,
+    stdio: 'ignore',
+    env: {
+      FAULTLINE_WATCHDOG: JSON.stringify({ targets, deadline: opts.deadline ?? null, parent: process.pid, pollMs: opts.pollMs ?? 100 }),
+    },
+  });
+  child.on('error', () => {}); // reported through pid === undefined below
+  child.unref();
+  if (child.pid === undefined) throw new Error('could not start the pause watchdog');
+  const pid = child.pid;
+  return {
+    pid,
+    disarm() {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* it already resumed and exited */
+      }
+    },
+  };
+}
