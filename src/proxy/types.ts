@@ -2,12 +2,44 @@
  * Built-in fault proxies, as the coordinator and fault kinds see them.
  * (Owned by src/proxy/; extend freely, keep these names.)
  */
+
+/** Toxiproxy's direction names: `upstream` is client → server, `downstream` is server → client. */
+export type StreamDirection = 'upstream' | 'downstream';
+
+/** A toxic as Toxiproxy's API shows it (attributes in Toxiproxy's units: ms, KB/s, µs, bytes). */
+export interface ToxicInfo {
+  name: string;
+  type: string;
+  stream: StreamDirection;
+  /** Probability 0..1: per connection for TCP toxics, per request for HTTP faults. */
+  toxicity: number;
+  attributes: Record<string, unknown>;
+}
+
+/** What adding a toxic takes; name defaults to `<type>_<stream>`, stream to downstream, toxicity to 1. */
+export interface ToxicRequest {
+  name?: string;
+  type: string;
+  stream?: StreamDirection;
+  toxicity?: number;
+  attributes?: Record<string, unknown>;
+}
+
 export interface ProxyHandle {
   readonly name: string;
   /** host:port the proxy listens on. */
   readonly listen: string;
   /** host:port it forwards to. */
   readonly upstream: string;
+  /** `tcp` forwards bytes; `http` parses requests and takes HTTP faults. */
+  readonly mode: 'tcp' | 'http';
+  /** False while disabled (Toxiproxy's `enabled`) or while a `down` toxic is active. */
+  readonly enabled: boolean;
+  /** Adds a toxic; rejects with ToxicError on an unknown type, bad attributes or a duplicate name. */
+  addToxic(req: ToxicRequest): Promise<ToxicInfo>;
+  /** Removes a toxic by name; false when there was none (removal is idempotent). */
+  removeToxic(name: string): Promise<boolean>;
+  toxics(): ToxicInfo[];
 }
 
 export interface ProxyRegistry {

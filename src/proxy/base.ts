@@ -1,0 +1,231 @@
+/**
+ * What TCP and HTTP proxies share: listening (and stopping listening while
+ * disabled or `down`), and the toxic list with Toxiproxy's add/update/remove rules.
+ */
+import type { Server } from 'node:net';
+import type { z } from 'zod';
+import { isLoopbackHost, parseHostPort } from '../config/units.ts';
+import type { ProxyHandle, StreamDirection, ToxicInfo, ToxicRequest } from './types.ts';
+
+/** A toxic on a proxy: what the API shows, and the live implementation. */
+export interface ToxicEntry<T> {
+  readonly info: ToxicInfo;
+  readonly impl: T;
+}
+
+/** A toxic (or HTTP fault) type as a proxy takes it. */
+export interface ToxicFactory<T> {
+  attributes: z.ZodType<Record<string, unknown>>;
+  create(attributes: Record<string, unknown>): T;
+}
+
+/** A proxy-level problem with an HTTP status for the API (400 bad input, 404 unknown, 409 conflict). */
+export class ProxyError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = 'ProxyError';
+    this.status = status;
+  }
+}
+
+/** Parses a loopback host:port or throws a ProxyError saying which field is wrong. */
+export function loopbackAddress(field: string, v: string): { host: string; port: number } {
+  const hp = parseHostPort(v);
+  if (!hp) throw new ProxyError(400, `${field}: expected host:port like "127.0.0.1:4000", got ${JSON.stringify(v)}`);
+  if (!isLoopbackHost(hp.host)) throw new ProxyError(400, `${field}: ${v} is not a loopback address (faultline proxies stay on 127.0.0.1, localhost or [::1])`);
+  return hp;
+}
+
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** What every proxy is configured with. */
+export interface ProxyOptions {
+  name: string;
+  listen: string;
+  upstream: string;
+  enabled?: boolean;
+  /** Random source for toxicity / probability rolls (tests pass a seeded one). */
+  random?: () => number;
+}
+
+export abstract class ProxyBase<T extends { readonly disablesProxy?: boolean }> implements ProxyHandle {
+  readonly name: string;
+  abstract readonly mode: 'tcp' | 'http';
+  protected readonly random: () => number;
+  protected upstreamHost: string;
+  protected upstreamPort: number;
+  protected entries: ToxicEntry<T>[] = [];
+  private listenHost: string;
+  private listenPort: number;
+  private userEnabled: boolean;
+  private server: Server | undefined;
+  private closed = false;
+  private syncing: Promise<void> = Promise.resolve();
+
+  constructor(o: ProxyOptions) {
+    this.name = o.name;
+    const l = loopbackAddress('listen', o.listen);
+    const u = loopbackAddress('upstream', o.upstream);
+    this.listenHost = l.host;
+    this.listenPort = l.port;
+    this.upstreamHost = u.host;
+    this.upstreamPort = u.port;
+    this.userEnabled = o.enabled ?? true;
+    this.random = o.random ?? Math.random;
+  }
+
+  get listen(): string {
+    return formatHostPort(this.listenHost, this.listenPort);
+  }
+
+  get upstream(): string {
+    return formatHostPort(this.upstreamHost, this.upstreamPort);
+  }
+
+  get enabled(): boolean {
+    return this.userEnabled && !this.entries.some((e) => e.impl.disablesProxy);
+  }
+
+  /** Toxiproxy's `enabled` (what the API shows and sets), apart from a `down` toxic. */
+  get userEnabledFlag(): boolean {
+    return this.userEnabled;
+  }
+
+  /** The toxic types this proxy takes. */
+  protected abstract types(): Record<string, ToxicFactory<T>>;
+  /** A server that handles connections (a fresh one each time the proxy starts listening). */
+  protected abstract createServer(): Server;
+  /** Closes every open connection. */
+  protected abstract dropConnections(): void;
+  /** The toxic list changed (TCP proxies pass it to live connections). */
+  protected abstract toxicsChanged(): void;
+
+  /** Starts listening (unless disabled). Rejects with the listen error (err.code EADDRINUSE when taken). */
+  start(): Promise<void> {
+    return this.sync();
+  }
+
+  /** Updates Toxiproxy's fields: enabled, listen, upstream. */
+  async update(u: { enabled?: boolean; listen?: string; upstream?: string }): Promise<void> {
+    if (u.upstream !== undefined) {
+      const a = loopbackAddress('upstream', u.upstream);
+      this.upstreamHost = a.host;
+      this.upstreamPort = a.port;
+    }
+    if (u.listen !== undefined && u.listen !== this.listen) {
+      const a = loopbackAddress('listen', u.listen);
+      await this.stopListening();
+      this.listenHost = a.host;
+      this.listenPort = a.port;
+    }
+    if (u.enabled !== undefined) this.userEnabled = u.enabled;
+    await this.sync();
+  }
+
+  async addToxic(req: ToxicRequest): Promise<ToxicInfo> {
+    const stream: StreamDirection = req.stream ?? 'downstream';
+    if (stream !== 'upstream' && stream !== 'downstream') throw new ProxyError(400, `stream: expected "upstream" or "downstream", got ${JSON.stringify(stream)}`);
+    const name = req.name || `${req.type}_${stream}`;
+    if (this.entries.some((e) => e.info.name === name)) throw new ProxyError(409, `toxic already exists: ${name}`);
+    const entry = this.makeEntry(name, req.type, stream, req.toxicity ?? 1, req.attributes ?? {});
+    this.entries = [...this.entries, entry];
+    this.toxicsChanged();
+    await this.sync();
+    return entry.info;
+  }
+
+  /** Toxiproxy's toxic update: attributes merged, toxicity replaced when given; applied as a new toxic in the same place. */
+  async updateToxic(name: string, req: { toxicity?: number; attributes?: Record<string, unknown> }): Promise<ToxicInfo> {
+    const i = this.entries.findIndex((e) => e.info.name === name);
+    if (i < 0) throw new ProxyError(404, 'toxic not found');
+    const old = this.entries[i].info;
+    const entry = this.makeEntry(name, old.type, old.stream, req.toxicity ?? old.toxicity, { ...old.attributes, ...req.attributes });
+    this.entries = this.entries.map((e, j) => (j === i ? entry : e));
+    this.toxicsChanged();
+    await this.sync();
+    return entry.info;
+  }
+
+  async removeToxic(name: string): Promise<boolean> {
+    const before = this.entries.length;
+    this.entries = this.entries.filter((e) => e.info.name !== name);
+    if (this.entries.length === before) return false;
+    this.toxicsChanged();
+    await this.sync();
+    return true;
+  }
+
+  toxics(): ToxicInfo[] {
+    return this.entries.map((e) => e.info);
+  }
+
+  /** Removes every toxic and enables the proxy (Toxiproxy's /reset). */
+  async reset(): Promise<void> {
+    this.entries = [];
+    this.userEnabled = true;
+    this.toxicsChanged();
+    await this.sync();
+  }
+
+  /** Stops listening and closes every connection, for good. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.sync();
+  }
+
+  private makeEntry(name: string, type: string, stream: StreamDirection, toxicity: number, attributes: Record<string, unknown>): ToxicEntry<T> {
+    const factory = Object.hasOwn(this.types(), type) ? this.types()[type] : undefined;
+    if (!factory) {
+      const known = Object.keys(this.types()).join(', ');
+      throw new ProxyError(400, `unknown toxic type for a ${this.mode} proxy: ${JSON.stringify(type)} (known: ${known})`);
+    }
+    if (typeof toxicity !== 'number' || !(toxicity >= 0 && toxicity <= 1)) throw new ProxyError(400, `toxicity: expected a number 0..1, got ${JSON.stringify(toxicity)}`);
+    const parsed = factory.attributes.safeParse(attributes);
+    if (!parsed.success) {
+      const why = parsed.error.issues.map((i) => `${['attributes', ...i.path].join('.')}: ${i.message}`).join('; ');
+      throw new ProxyError(400, `${type}: ${why}`);
+    }
+    return { info: { name, type, stream, toxicity, attributes: parsed.data }, impl: factory.create(parsed.data) };
+  }
+
+  /** Serialised so concurrent changes never race on the listener. */
+  private sync(): Promise<void> {
+    const run = this.syncing.then(() => this.syncNow());
+    this.syncing = run.catch(() => {});
+    return run;
+  }
+
+  private async syncNow(): Promise<void> {
+    const want = !this.closed && this.enabled;
+    if (want && !this.server) await this.startListening();
+    else if (!want && this.server) await this.stopListening();
+  }
+
+  private startListening(): Promise<void> {
+    const server = this.createServer();
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      server.once('error', onError);
+      server.listen({ host: this.listenHost, port: this.listenPort, exclusive: true }, () => {
+        server.off('error', onError);
+        const addr = server.address();
+        // Port 0 becomes the real port, so re-enabling listens on the same one.
+        if (addr && typeof addr === 'object') this.listenPort = addr.port;
+        this.server = server;
+        resolve();
+      });
+    });
+  }
+
+  private async stopListening(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    this.dropConnections();
+    await closed;
+  }
+}

@@ -1,0 +1,31 @@
+/** bandwidth: caps the direction at `rate` KB/s (1 KB = 1000 bytes, as Toxiproxy). */
+import { z } from 'zod';
+import type { Toxic, ToxicType } from './types.ts';
+
+const attributes = z.object({ rate: z.number().min(0).default(0) });
+
+// Big chunks are cut so the rate is smooth at a 100 ms grain, not bursty.
+const SLICE_MS = 100;
+
+export const bandwidth: ToxicType = {
+  attributes,
+  create(raw): Toxic {
+    const { rate } = attributes.parse(raw);
+    const bytesPerMs = rate; // rate KB/s = rate bytes/ms
+    return {
+      async pipe(chunk, ctx) {
+        if (rate <= 0) return ctx.push(chunk);
+        const slice = Math.max(1, Math.floor(bytesPerMs * SLICE_MS));
+        for (let off = 0; off < chunk.length; off += slice) {
+          const part = chunk.subarray(off, off + slice);
+          // Carry the rounding debt between chunks so many small chunks keep the rate too.
+          const due = (ctx.state.debt ?? 0) + part.length / bytesPerMs;
+          const started = performance.now();
+          const full = await ctx.sleep(due);
+          ctx.state.debt = full ? due - (performance.now() - started) : 0;
+          await ctx.push(part);
+        }
+      },
+    };
+  },
+};

@@ -1,0 +1,16 @@
+/**
+ * down: the whole proxy stops accepting and its connections are closed while
+ * this toxic is present (Toxiproxy's `enabled: false`, as a removable toxic).
+ * It acts on the proxy, so toxicity does not apply to it.
+ */
+import { z } from 'zod';
+import type { Toxic, ToxicType } from './types.ts';
+
+const attributes = z.object({});
+
+export const down: ToxicType = {
+  attributes,
+  create(): Toxic {
+    return { disablesProxy: true, pipe: (chunk, ctx) => ctx.push(chunk) };
+  },
+};
