@@ -124,6 +124,8 @@ export interface StageResult {
   errors: Partial<Record<ErrorKind, number>>;
   errorCount: number;
   errorRate: number;
+  /** First example message per error kind. */
+  examples: Partial<Record<ErrorKind, string>>;
   latency: LatencySummary;
   serviceTime: LatencySummary;
   byName: Record<string, { requests: number; errorCount: number; errorRate: number; latency: LatencySummary }>;

@@ -1,0 +1,13 @@
+/** Every CLI command, by name: a command is a file and a line. */
+import type { Command } from 'commander';
+import * as runCmd from './run.ts';
+import * as validateCmd from './validate.ts';
+
+export interface CliCommand {
+  register(program: Command): void;
+}
+
+export const commands: Record<string, CliCommand> = {
+  run: runCmd,
+  validate: validateCmd,
+};

@@ -1,0 +1,366 @@
+/**
+ * Scenario loading and normalisation: read a file (TS/JS/JSON/YAML) or take an
+ * object, validate it, report *every* problem with its path, and resolve it
+ * into the Scenario the coordinator runs (ms, req/s, fractions, parsed clauses).
+ */
+import { readFile } from 'node:fs/promises';
+import { extname, resolve } from 'node:path';
+import { cpus } from 'node:os';
+import YAML from 'yaml';
+import type { z } from 'zod';
+import { UsageError } from '../errors.ts';
+import { scenarioSchema, faultCommonKeys, type ScenarioInput, type ScenarioParsed } from './schema.ts';
+import { isLoopbackHost, resolveRate, type RateSpec } from './units.ts';
+import { profiles, type RateResolver } from '../profiles/index.ts';
+import type { Profile, StagePlan } from '../profiles/types.ts';
+import { openStage, fmtRate } from '../profiles/types.ts';
+import { parseClause, splitClauses, type Clause } from '../hypothesis/parse.ts';
+import type { WireRequest } from '../engine/messages.ts';
+import type { FaultSpecBase } from '../faults/types.ts';
+import { faultKinds } from '../faults/index.ts';
+import { loadModule } from './loadModule.ts';
+import { loadSpecSchemas } from './parts.ts';
+
+export interface EngineOptions {
+  workers: number;
+  connections: number;
+  pipelining: number;
+  timeoutMs: number;
+  errors4xx: boolean;
+}
+
+/** A validated, resolved scenario. */
+export interface Scenario {
+  name: string;
+  file?: string;
+  /** Origin every request goes to (loopback). */
+  target: string;
+  expectedPeak?: number;
+  requests: WireRequest[];
+  requestNames: string[];
+  profileName: string;
+  /** A fresh profile for one run (adaptive profiles keep state). */
+  makeProfile(): Profile;
+  baseline?: StagePlan;
+  hypothesis: Clause[];
+  stop: Clause[];
+  windowMs: number;
+  sustain: number;
+  minSamples: number;
+  require?: number;
+  engine: EngineOptions;
+  services: Record<string, unknown>;
+  proxies: Record<string, unknown>;
+  faults: FaultSpecBase[];
+  seed: number;
+}
+
+export const DEFAULTS = {
+  connections: 1024,
+  pipelining: 1,
+  timeoutMs: 10_000,
+  windowMs: 1000,
+  sustain: 2,
+  minSamples: 20,
+  baselineMs: 5000,
+  baselineFraction: 0.1,
+} as const;
+
+export const defaultWorkers = () => Math.max(1, cpus().length - 1);
+
+/** Reads and validates a scenario file. Every problem is a UsageError line. */
+export async function loadScenarioFile(file: string, overrides: Partial<ScenarioInput> = {}): Promise<Scenario> {
+  const abs = resolve(file);
+  const ext = extname(abs).toLowerCase();
+  let raw: unknown;
+  if (ext === '.yaml' || ext === '.yml' || ext === '.json') {
+    let text: string;
+    try {
+      text = await readFile(abs, 'utf8');
+    } catch (e) {
+      throw new UsageError(`cannot read scenario ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+    try {
+      raw = ext === '.json' ? JSON.parse(text) : YAML.parse(text, { prettyErrors: false });
+    } catch (e) {
+      const msg = (e as Error).message.split('\n')[0];
+      throw new UsageError(`${file}: invalid ${ext === '.json' ? 'JSON' : 'YAML'}: ${msg}`);
+    }
+  } else if (['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'].includes(ext)) {
+    try {
+      await readFile(abs);
+    } catch {
+      throw new UsageError(`cannot read scenario ${file}: no such file`);
+    }
+    try {
+      const mod = (await loadModule(abs)) as { default?: unknown; scenario?: unknown };
+      raw = mod.default ?? mod.scenario;
+    } catch (e) {
+      throw new UsageError(`${file}: cannot load: ${(e as Error).message.split('\n')[0]}`);
+    }
+    if (raw === undefined) throw new UsageError(`${file}: expected \`export default defineScenario({...})\``);
+  } else {
+    throw new UsageError(`${file}: unknown scenario type "${ext || '(none)'}": use .ts, .js, .mjs, .json, .yaml or .yml`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`${file}: expected a scenario object at the top level`);
+  return normalize({ ...(raw as object), ...stripUndefined(overrides) } as ScenarioInput, abs);
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Formats zod issues as `path: message`, one per problem. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: (string | number)[] = []): string[] {
+  const out: string[] = [];
+  for (const is of issues) {
+    const path = [...prefix, ...is.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
+    const where = fmtPath(path);
+    if (is.code === 'unrecognized_keys') {
+      for (const k of is.keys) out.push(`${fmtPath([...path, k])}: unknown key "${k}"`);
+    } else if (is.code === 'invalid_union' && 'errors' in is && Array.isArray(is.errors) && is.errors.length > 0) {
+      // Report the branch users most likely meant: the first one (an object).
+      out.push(...formatIssues(is.errors[0] as z.core.$ZodIssue[], path));
+    } else if (is.code === 'invalid_union' && 'discriminator' in is) {
+      out.push(`${where}: expected ${String(is.discriminator)} to be one of ${Object.keys(profiles).join(', ')}`);
+    } else {
+      out.push(`${where || '(scenario)'}: ${is.message}`);
+    }
+  }
+  return out;
+}
+
+export function fmtPath(path: (string | number)[]): string {
+  let s = '';
+  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${p}` : p;
+  return s;
+}
+
+/** Validates and resolves a scenario object (as written) into a Scenario. */
+export function normalize(input: ScenarioInput, file?: string): Scenario {
+  const parsed = scenarioSchema.safeParse(input);
+  if (!parsed.success) throw new UsageError(formatIssues(parsed.error.issues));
+  const s: ScenarioParsed = parsed.data;
+  const problems: string[] = [];
+
+  const expectedPeak = s.expectedPeak === undefined ? undefined : resolveRate(s.expectedPeak, undefined);
+  if (s.expectedPeak !== undefined && expectedPeak === undefined) problems.push('expectedPeak: expected an absolute rate like "400", not a multiple');
+  const rate: RateResolver = (r: RateSpec, path: string) => {
+    const v = resolveRate(r, expectedPeak);
+    if (v === undefined) {
+      problems.push(`${path}: "${(r as { x: number }).x}x" is a multiple of expectedPeak, but the scenario has no expectedPeak`);
+      return NaN;
+    }
+    return v;
+  };
+
+  // Target and requests: one origin, loopback only.
+  let origin: string | undefined;
+  let basePath = '';
+  if (s.target !== undefined) {
+    const t = checkUrl(s.target, 'target', problems);
+    if (t) {
+      origin = t.origin;
+      basePath = t.pathname.replace(/\/$/, '');
+    }
+  }
+  const requests: WireRequest[] = [];
+  s.requests.forEach((r, i) => {
+    const at = `requests[${i}]`;
+    if (typeof r === 'function') {
+      if (!origin) problems.push(`${at}: a request function needs a scenario target`);
+      requests.push({ name: `request${i + 1}`, method: 'GET', path: basePath || '/', headers: {}, weight: 1, fnIndex: i });
+      return;
+    }
+    let path = r.path;
+    if (r.url !== undefined) {
+      const u = checkUrl(r.url, `${at}.url`, problems);
+      if (u) {
+        if (origin === undefined) origin = u.origin;
+        else if (u.origin !== origin) problems.push(`${at}.url: every request must go to the same origin (${origin}); got ${u.origin}`);
+        path = u.pathname + u.search;
+      }
+    } else if (path !== undefined) {
+      path = basePath + path;
+    } else if (!r.request) {
+      problems.push(`${at}: expected a path (with a scenario target) or a url`);
+    }
+    if (r.path !== undefined && r.url !== undefined) problems.push(`${at}: give path or url, not both`);
+    if (r.body !== undefined && r.json !== undefined) problems.push(`${at}: give body or json, not both`);
+    const method = r.method ?? (r.body !== undefined || r.json !== undefined ? 'POST' : 'GET');
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(r.headers ?? {})) headers[k.toLowerCase()] = String(v);
+    let body = r.body;
+    if (r.json !== undefined) {
+      body = JSON.stringify(r.json);
+      headers['content-type'] ??= 'application/json';
+    }
+    const st = r.expect?.status;
+    requests.push({
+      name: r.name ?? `${method} ${path ?? '/'}`,
+      method,
+      path: path ?? (basePath || '/'),
+      headers,
+      body,
+      weight: r.weight,
+      expectStatus: st === undefined ? undefined : Array.isArray(st) ? st : [st],
+      bodyIncludes: r.expect?.bodyIncludes,
+      fnIndex: r.request ? i : undefined,
+    });
+  });
+  if (origin === undefined && !problems.some((p) => p.startsWith('target'))) problems.push('target: expected the base URL of the system under test, e.g. "http://127.0.0.1:8080"');
+  const requestNames = [...new Set(requests.map((r) => r.name))];
+
+  // Load profile (validated now so rate problems are reported with the rest).
+  const loadCfg = s.load;
+  const build = (): Profile => {
+    switch (loadCfg.profile) {
+      case 'constant':
+        return profiles.constant.create(loadCfg, rate);
+      case 'steps':
+        return profiles.steps.create(loadCfg, rate);
+      case 'ramp':
+        return profiles.ramp.create(loadCfg, rate);
+      case 'closed':
+        return profiles.closed.create(loadCfg);
+      case 'search':
+        return profiles.search.create(loadCfg, rate);
+    }
+  };
+  const probe = build();
+  const first = probe.next();
+
+  // Baseline: proves the hypothesis at low load before anything is pushed.
+  let baseline: StagePlan | undefined;
+  const hypothesisRaw = splitClauses(s.hypothesis);
+  const wantBaseline = s.baseline !== undefined ? s.baseline !== false : hypothesisRaw.length > 0 && loadCfg.profile !== 'closed';
+  if (wantBaseline && s.baseline !== false) {
+    const b = s.baseline ?? {};
+    let r: number;
+    if (b.rate !== undefined) r = rate(b.rate, 'baseline.rate');
+    else if (expectedPeak !== undefined) r = expectedPeak * DEFAULTS.baselineFraction;
+    else r = (first?.rateFrom ?? 0) * DEFAULTS.baselineFraction;
+    if (first?.model === 'closed' && b.rate === undefined) problems.push('baseline.rate: a closed-model run needs an explicit baseline rate');
+    if (Number.isFinite(r) && r > 0) baseline = openStage(`baseline ${fmtRate(r)} req/s`, r, r, b.duration ?? DEFAULTS.baselineMs, 'baseline');
+  }
+
+  // Hypothesis and stop clauses: a typo must never turn a gate green.
+  const hypothesis: Clause[] = [];
+  hypothesisRaw.forEach((c, i) => {
+    const p = parseClause(c);
+    if (typeof p === 'string') problems.push(`hypothesis[${i}]: ${p}`);
+    else if (p.scope !== undefined && !requestNames.includes(p.scope)) problems.push(`hypothesis[${i}]: no request is named "${p.scope}" (requests: ${requestNames.join(', ')})`);
+    else hypothesis.push(p);
+  });
+  const stop: Clause[] = [];
+  splitClauses(s.stop).forEach((c, i) => {
+    const p = parseClause(c, { allowFor: true });
+    if (typeof p === 'string') problems.push(`stop[${i}]: ${p}`);
+    else if (p.scope !== undefined && !requestNames.includes(p.scope)) problems.push(`stop[${i}]: no request is named "${p.scope}" (requests: ${requestNames.join(', ')})`);
+    else stop.push(p);
+  });
+
+  // Services and proxies: validated by their own modules' schemas.
+  const services = s.services ?? {};
+  const proxies = s.proxies ?? {};
+  problems.push(...loadSpecSchemas.checkServices(services), ...loadSpecSchemas.checkProxies(proxies));
+
+  // Faults: common keys here, kind-specific keys by the kind's schema.
+  const faults: FaultSpecBase[] = [];
+  const names = new Set<string>();
+  (s.faults ?? []).forEach((f, i) => {
+    const at = `faults[${i}]`;
+    const kind = faultKinds[f.kind];
+    if (!kind) {
+      problems.push(`${at}.kind: unknown fault kind "${f.kind}" (known: ${Object.keys(faultKinds).sort().join(', ')})`);
+      return;
+    }
+    const t = f.target;
+    const isProxy = t !== undefined && t in proxies;
+    const isService = t !== undefined && t in services;
+    if (kind.targets === 'proxy' && !isProxy) problems.push(`${at}.target: expected the name of a declared proxy (${Object.keys(proxies).join(', ') || 'none declared'}), got ${JSON.stringify(t)}`);
+    if (kind.targets === 'service' && !isService) problems.push(`${at}.target: expected the name of a declared service (${Object.keys(services).join(', ') || 'none declared'}), got ${JSON.stringify(t)}`);
+    if (kind.targets === 'service-or-pid' && t !== undefined && !isService) problems.push(`${at}.target: expected the name of a declared service (${Object.keys(services).join(', ') || 'none declared'}), got ${JSON.stringify(t)}`);
+    if (kind.targets === 'any' && t !== undefined && !isService && !isProxy) problems.push(`${at}.target: expected a declared proxy or service, got ${JSON.stringify(t)}`);
+    const rest: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(f)) if (!(faultCommonKeys as readonly string[]).includes(k)) rest[k] = v;
+    const pr = kind.params.safeParse(rest);
+    if (!pr.success) {
+      problems.push(...formatIssues(pr.error.issues, ['faults', i]));
+      return;
+    }
+    let name = f.name ?? `${f.kind}${t ? ` ${t}` : ''}`;
+    for (let n = 2; names.has(name); n++) name = `${f.name ?? f.kind} #${n}`;
+    names.add(name);
+    faults.push({
+      name,
+      kind: f.kind,
+      target: t,
+      at: f.at,
+      atLoad: f.atLoad === undefined ? undefined : rate(f.atLoad, `${at}.atLoad`),
+      atStage: f.atStage,
+      duration: f.duration,
+      probability: f.probability,
+      params: pr.data,
+    });
+  });
+
+  const engine: EngineOptions = {
+    workers: s.engine?.workers ?? defaultWorkers(),
+    connections: s.engine?.connections ?? DEFAULTS.connections,
+    pipelining: s.engine?.pipelining ?? DEFAULTS.pipelining,
+    timeoutMs: s.engine?.timeout ?? DEFAULTS.timeoutMs,
+    errors4xx: s.engine?.errors4xx ?? false,
+  };
+  if (engine.connections < engine.workers) problems.push(`engine.connections: ${engine.connections} is fewer than the ${engine.workers} workers; each worker needs one`);
+  const windowMs = s.window ?? DEFAULTS.windowMs;
+  if (windowMs < 100) problems.push(`window: expected at least 100ms, got ${windowMs}ms`);
+  const requireRate = s.require === undefined ? undefined : rate(s.require, 'require');
+
+  if (problems.length) throw new UsageError(problems);
+  return {
+    name: s.name ?? (file ? file.replace(/^.*\//, '') : 'ad-hoc run'),
+    file,
+    target: origin!,
+    expectedPeak,
+    requests,
+    requestNames,
+    profileName: loadCfg.profile,
+    makeProfile: build,
+    baseline,
+    hypothesis,
+    stop,
+    windowMs,
+    sustain: s.sustain ?? DEFAULTS.sustain,
+    minSamples: s.minSamples ?? DEFAULTS.minSamples,
+    require: requireRate,
+    engine,
+    services,
+    proxies,
+    faults,
+    seed: s.seed ?? 1,
+  };
+}
+
+function checkUrl(v: string, path: string, problems: string[]): URL | undefined {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    problems.push(`${path}: expected an http:// URL, got ${JSON.stringify(v)}`);
+    return undefined;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    problems.push(`${path}: expected an http:// or https:// URL, got ${JSON.stringify(v)}`);
+    return undefined;
+  }
+  if (!isLoopbackHost(u.hostname)) {
+    problems.push(`${path}: faultline sends load only to loopback (127.0.0.1, localhost, [::1]); got ${u.hostname}`);
+    return undefined;
+  }
+  if (u.username || u.password) {
+    problems.push(`${path}: put credentials in a header, not in the URL`);
+    return undefined;
+  }
+  return u;
+}

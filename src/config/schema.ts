@@ -1,0 +1,125 @@
+/**
+ * The scenario as users write it (YAML, JSON, or `defineScenario` in TS/JS):
+ * plain data, units as strings, unknown keys rejected. `normalize()` in
+ * scenario.ts turns it into the resolved Scenario the coordinator runs.
+ */
+import { z } from 'zod';
+import { zDuration, zPositiveDuration, zRate } from './units.ts';
+import { profiles } from '../profiles/index.ts';
+
+const isFn = (v: unknown): v is (...a: unknown[]) => unknown => typeof v === 'function';
+
+/** What a request function (TS/JS scenarios) returns, per request, inside the worker. */
+export interface RequestFnResult {
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  json?: unknown;
+}
+export type RequestFn = (ctx: { seq: number; worker: number }) => RequestFnResult;
+
+export const requestSchema = z.strictObject({
+  name: z.string().min(1).optional(),
+  method: z
+    .string()
+    .regex(/^[A-Za-z]+$/, 'expected an HTTP method like "GET"')
+    .transform((m) => m.toUpperCase())
+    .optional(),
+  path: z.string().startsWith('/', 'expected a path starting with "/"').optional(),
+  url: z.string().optional(),
+  headers: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+  body: z.string().optional(),
+  json: z.unknown().optional(),
+  weight: z.number().positive('expected a weight greater than zero').default(1),
+  expect: z
+    .strictObject({
+      status: z.union([z.number().int().min(100).max(599), z.array(z.number().int().min(100).max(599)).min(1)]).optional(),
+      bodyIncludes: z.string().optional(),
+    })
+    .optional(),
+  /** TS/JS only: a function building each request (per-request ids, tokens), run inside the workers. */
+  request: z.custom<RequestFn>(isFn, 'expected a function').optional(),
+});
+
+export const engineSchema = z.strictObject({
+  /** Load worker threads (default: cores − 1, at least 1). */
+  workers: z.number().int().min(1).max(64).optional(),
+  /** Connections across all workers (default 1024): undici opens them only as concurrency needs them. */
+  connections: z.number().int().min(1).max(20_000).optional(),
+  pipelining: z.number().int().min(1).max(1000).optional(),
+  /** Per-request timeout (default 10s). */
+  timeout: zPositiveDuration.optional(),
+  /** Count 4xx responses as errors (default: counted apart, not errors). */
+  errors4xx: z.boolean().optional(),
+});
+
+const loadSchema = z.discriminatedUnion('profile', [
+  profiles.constant.schema,
+  profiles.steps.schema,
+  profiles.ramp.schema,
+  profiles.closed.schema,
+  profiles.search.schema,
+]);
+
+export const baselineSchema = z.union([
+  z.literal(false),
+  z.strictObject({
+    rate: zRate.optional(),
+    duration: zPositiveDuration.optional(),
+  }),
+]);
+
+/** Common keys of a fault; kind-specific keys are checked by the kind's own schema. */
+export const faultCommonKeys = ['name', 'kind', 'target', 'at', 'atLoad', 'atStage', 'duration', 'probability'] as const;
+
+export const faultSchema = z
+  .looseObject({
+    name: z.string().min(1).optional(),
+    kind: z.string().min(1),
+    target: z.string().min(1).optional(),
+    at: zDuration.optional(),
+    atLoad: zRate.optional(),
+    atStage: z.number().int().min(0).optional(),
+    duration: zPositiveDuration.optional(),
+    probability: z.number().min(0).max(1).optional(),
+  })
+  .refine((f) => [f.at, f.atLoad, f.atStage].filter((v) => v !== undefined).length <= 1, {
+    message: 'give one trigger: at, atLoad or atStage',
+  });
+
+export const scenarioSchema = z.strictObject({
+  name: z.string().optional(),
+  description: z.string().optional(),
+  /** Base URL for request paths; loopback only. */
+  target: z.string().optional(),
+  /** The load the system is expected to carry, req/s; rates may be written as multiples of it ("1.5x"). */
+  expectedPeak: zRate.optional(),
+  requests: z.array(z.union([requestSchema, z.custom<RequestFn>(isFn, 'expected a request object or a function')])).min(1, 'expected at least one request'),
+  load: loadSchema,
+  baseline: baselineSchema.optional(),
+  hypothesis: z.union([z.string(), z.array(z.string())]).optional(),
+  stop: z.union([z.string(), z.array(z.string())]).optional(),
+  /** Window length for stats and verdicts (default 1s, at least 100ms). */
+  window: zPositiveDuration.optional(),
+  /** Consecutive failing windows that make a breach (default 2); shorter runs are blips. */
+  sustain: z.number().int().min(1).max(1000).optional(),
+  /** Fewest requests a window needs to be judged (default 20). */
+  minSamples: z.number().int().min(1).optional(),
+  /** Exit 1 unless the hypothesis holds up to this rate ("1.5x" or req/s). */
+  require: zRate.optional(),
+  engine: engineSchema.optional(),
+  services: z.record(z.string(), z.unknown()).optional(),
+  proxies: z.record(z.string(), z.unknown()).optional(),
+  faults: z.array(faultSchema).optional(),
+  /** Seed for random choices (which replicas a fault kills). */
+  seed: z.number().int().optional(),
+});
+
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type ScenarioParsed = z.output<typeof scenarioSchema>;
+
+/** Typed identity for TS scenarios: `export default defineScenario({ ... })`. */
+export function defineScenario<T extends ScenarioInput>(s: T): T {
+  return s;
+}

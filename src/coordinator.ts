@@ -1,0 +1,436 @@
+/**
+ * The coordinator: one run, one clock. It starts the system's services and
+ * proxies, runs the profile's stages on the engine, merges windows into the
+ * Timeline, judges each window, fires faults on schedule, stops on a stop
+ * condition or a signal, and on every exit path undoes every fault, stops
+ * what it started and writes what was measured.
+ */
+import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { Engine } from './engine/engine.ts';
+import type { Scenario } from './config/scenario.ts';
+import type { Profile, StagePlan, StageVerdict } from './profiles/types.ts';
+import type { Result, StageResult, Timeline, TimelineEvent, Window } from './result.ts';
+import { RESULT_VERSION } from './result.ts';
+import { evaluateWindow, type WindowVerdict } from './hypothesis/evaluate.ts';
+import { compare, type Clause } from './hypothesis/parse.ts';
+import { measure } from './hypothesis/evaluate.ts';
+import { absorb, mergeWindows, summarizeStats } from './metrics/merge.ts';
+import { initHistograms } from './metrics/histogram.ts';
+import { findBreaches, findBreakingPoint, levelOf } from './analysis/breaches.ts';
+import { fitUsl, type Capacity } from './analysis/capacity.ts';
+import { EXIT, UsageError } from './errors.ts';
+import { startEnvironment, type Environment } from './environment.ts';
+import { VERSION } from './version.ts';
+import type { SearchProfile } from './profiles/search.ts';
+
+export interface RunOptions {
+  /** Called with each merged window and its verdict (live view). */
+  onWindow?: (w: Window, v: WindowVerdict, ctx: LiveContext) => void;
+  /** Called with each Timeline event as it happens. */
+  onEvent?: (e: TimelineEvent) => void;
+  /** Aborts the run (as a signal would): load stops, faults are undone, the result is kept. */
+  signal?: AbortSignal;
+  /** Overrides the scenario's required level (req/s). */
+  require?: number;
+  /** How the run was started, for the result's metadata. */
+  command?: string;
+  /** Grace for in-flight requests at the end, ms (default: min(timeout, 5 s)). */
+  graceMs?: number;
+  /** Directory for service logs and the fault journal (default .faultline). */
+  stateDir?: string;
+}
+
+export interface LiveContext {
+  stage: StagePlan;
+  stageIndex: number;
+  stages: number | undefined;
+  elapsedMs: number;
+  activeFaults: string[];
+  breached: boolean;
+}
+
+/** Runs a scenario to its end and returns the result (also on abort). Throws only for bad usage. */
+export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Result> {
+  await initHistograms();
+  const startedAt = new Date();
+  const now = () => performance.timeOrigin + performance.now();
+  const runStart = now();
+  const timeline: Timeline = { tickMs: scenario.windowMs, windows: [], events: [] };
+  const verdicts: WindowVerdict[] = [];
+  const plans: StagePlan[] = [];
+  const stageStarts: number[] = [];
+  const stageEnds: number[] = [];
+  let abortReason: string | undefined;
+  let fatal: string | undefined;
+  let baselineFailed = false;
+  const emit = (e: TimelineEvent) => {
+    timeline.events.push(e);
+    opts.onEvent?.(e);
+  };
+  const ac = new AbortController();
+  const abort = (reason: string) => {
+    if (!abortReason) {
+      abortReason = reason;
+      emit({ t: now(), type: 'abort', reason });
+    }
+    ac.abort();
+  };
+  if (opts.signal) {
+    if (opts.signal.aborted) abort(String(opts.signal.reason ?? 'aborted'));
+    opts.signal.addEventListener('abort', () => abort(String(opts.signal!.reason ?? 'aborted')), { once: true });
+  }
+  const model = scenario.makeProfile().next()?.model ?? 'open';
+  const meta: Result['meta'] = {
+    faultline: VERSION,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cores: cpus().length,
+    workers: scenario.engine.workers,
+    connections: scenario.engine.connections,
+    pipelining: scenario.engine.pipelining,
+    startedAt: startedAt.toISOString(),
+    scenario: scenario.name,
+    scenarioFile: scenario.file,
+    target: scenario.target,
+    expectedPeak: scenario.expectedPeak,
+    model,
+    timeoutMs: scenario.engine.timeoutMs,
+    command: opts.command,
+  };
+  emit({ t: runStart, type: 'run-start' });
+
+  // Stop conditions: consecutive windows meeting the condition for `for` (at least one window).
+  const stopRuns = scenario.stop.map(() => 0);
+  const checkStop = (w: Window) => {
+    scenario.stop.forEach((c: Clause, i) => {
+      const { value, samples } = measure(c, w);
+      const met = samples > 0 && compare(value, c.op, c.threshold);
+      stopRuns[i] = met ? stopRuns[i] + 1 : 0;
+      const need = Math.max(1, Math.ceil((c.forMs ?? 0) / scenario.windowMs));
+      if (met && stopRuns[i] >= need) abort(`stop condition "${c.text}" met (${fmtValue(c, value)})`);
+    });
+  };
+
+  let env: Environment | undefined;
+  let engine: Engine | undefined;
+  let currentStage = -1;
+  let lastOffered = 0;
+  let stageWindowsWait: { stage: number; resolve: () => void } | undefined;
+  let breachedNow = false;
+  const onWindow = (raw: Window) => {
+    const w = raw;
+    timeline.windows.push(w);
+    const plan = plans[w.stage];
+    const warm = plan ? plan.warmupMs : 0;
+    const excluded = plan !== undefined && warm > 0 && w.end <= stageStarts[w.stage] + warm + 1;
+    const v = evaluateWindow(w, scenario.hypothesis, scenario.minSamples, excluded);
+    verdicts.push(v);
+    breachedNow = v.status === 'fail';
+    if (plan?.model === 'open') lastOffered = levelOf(w, plans);
+    if (!ac.signal.aborted) checkStop(w);
+    opts.onWindow?.(w, v, {
+      stage: plan,
+      stageIndex: w.stage,
+      stages: undefined,
+      elapsedMs: w.end - runStart,
+      activeFaults: env?.injector.active() ?? [],
+      breached: breachedNow,
+    });
+    // The stage's last window arrived: the stage can be judged.
+    if (stageWindowsWait && w.stage === stageWindowsWait.stage && stageEnds[w.stage] !== undefined && w.end >= stageEnds[w.stage] - 1) stageWindowsWait.resolve();
+  };
+
+  let status: Result['outcome'] = { exitCode: EXIT.internal, status: 'error', reason: 'the run did not finish' };
+  let searchProfile: SearchProfile | undefined;
+  let undoFailures: { fault: string; error: string }[] = [];
+  let ticker: NodeJS.Timeout | undefined;
+  try {
+    env = await startEnvironment(scenario, { emit, now, stateDir: opts.stateDir ?? '.faultline', runStart });
+    engine = new Engine({
+      target: scenario.target,
+      requests: scenario.requests,
+      scenarioFile: scenario.file,
+      workers: scenario.engine.workers,
+      connections: scenario.engine.connections,
+      pipelining: scenario.engine.pipelining,
+      timeoutMs: scenario.engine.timeoutMs,
+      tickMs: scenario.windowMs,
+      errors4xx: scenario.engine.errors4xx,
+      onWindow,
+      onFatal: (m) => {
+        fatal = m;
+        abort(m);
+      },
+    });
+    await engine.start();
+    // Faults fire on a fine clock, not only at window boundaries.
+    const injectorState = () => ({ now: now(), elapsedMs: now() - runStart, offeredRate: currentOffered(), stage: currentStage });
+    const currentOffered = () => {
+      const p = plans[currentStage];
+      if (!p) return 0;
+      if (p.model === 'closed') return lastOffered;
+      const into = Math.min(Math.max(now() - stageStarts[currentStage], 0), p.durationMs);
+      return p.rateFrom + ((p.rateTo - p.rateFrom) * into) / p.durationMs;
+    };
+    let ticking = false;
+    ticker = setInterval(() => {
+      if (ticking || ac.signal.aborted || currentStage < 0) return;
+      ticking = true;
+      env!.injector.tick(injectorState()).finally(() => (ticking = false));
+    }, 25);
+
+    const profile: Profile = scenario.makeProfile();
+    if (profile.name === 'search') searchProfile = profile as SearchProfile;
+    let prev: StageVerdict | undefined;
+    let nextStart = now() + 50;
+    let useBaseline = scenario.baseline !== undefined;
+    while (!ac.signal.aborted) {
+      let plan: StagePlan | undefined;
+      if (useBaseline) {
+        plan = scenario.baseline;
+        useBaseline = false;
+      } else plan = profile.next(prev);
+      if (!plan) break;
+      const idx = plans.length;
+      plans.push(plan);
+      const startAt = Math.max(nextStart, now() + 20);
+      stageStarts[idx] = startAt;
+      stageEnds[idx] = startAt + plan.durationMs;
+      engine.runStage(plan, idx, startAt);
+      await sleepUntil(startAt, now, ac.signal);
+      if (ac.signal.aborted) break;
+      currentStage = idx;
+      emit({ t: startAt, type: 'stage-start', stage: idx, offeredRate: plan.model === 'open' ? plan.rateFrom : 0, label: plan.label });
+      await env.injector.tick(injectorState());
+      // Baseline and adaptive stages are judged before the next stage is chosen; fixed
+      // profiles hand the next stage to the workers just before this one ends, so there
+      // is no gap between stages.
+      if (plan.kind === 'baseline' || profile.adaptive) {
+        await waitStageEnd(idx);
+        if (ac.signal.aborted) break;
+        prev = judgeStage(idx);
+        if (plan.kind === 'baseline' && scenario.hypothesis.length > 0 && (!prev.held || prev.insufficient)) {
+          baselineFailed = true;
+          abort(prev.insufficient ? 'the hypothesis could not be judged at baseline: too few requests per window (raise the baseline rate or lower minSamples)' : 'the hypothesis does not hold at baseline');
+          break;
+        }
+        nextStart = now() + 50;
+      } else {
+        await sleepUntil(stageEnds[idx] - 150, now, ac.signal);
+        nextStart = stageEnds[idx];
+      }
+    }
+    // Let the last stage's last window arrive before the workers are told to stop.
+    if (!ac.signal.aborted && plans.length) await waitStageEnd(plans.length - 1);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      status = { exitCode: EXIT.usage, status: 'error', reason: e.problems.join('; ') };
+      // Bad usage found at run time (a port in use, a service that never became ready): exit 3 after cleanup.
+      abort(e.problems[0]);
+    } else {
+      fatal ??= (e as Error).stack ?? String(e);
+      abort(`internal error: ${(e as Error).message}`);
+    }
+  } finally {
+    if (ticker) clearInterval(ticker);
+    const grace = opts.graceMs ?? (abortReason ? 1000 : Math.min(scenario.engine.timeoutMs, 5000));
+    if (engine) {
+      const finals = await engine.stop(grace).catch(() => []);
+      const withData = finals.filter((f) => Object.values(f.byName).some((s) => s.requests > 0));
+      if (withData.length && timeline.windows.length && !abortReason) {
+        // Normal end: stragglers (in flight at the last boundary) belong to the last window.
+        const last = timeline.windows.length - 1;
+        timeline.windows[last] = absorb(timeline.windows[last], withData);
+        verdicts[last] = evaluateWindow(timeline.windows[last], scenario.hypothesis, scenario.minSamples, verdicts[last].status === 'excluded');
+      } else if (withData.length) {
+        // Aborted mid-window: the partial window is kept as a window of its own.
+        const w = mergeWindows(timeline.windows.length, withData, plans[withData[0].stage]?.model ?? 'open');
+        timeline.windows.push(w);
+        verdicts.push(evaluateWindow(w, scenario.hypothesis, scenario.minSamples));
+      }
+    }
+    if (env) {
+      const r = await env.close();
+      undoFailures = r.failed;
+    }
+    emit({ t: now(), type: 'run-end' });
+  }
+
+  async function waitStageEnd(idx: number): Promise<void> {
+    const have = timeline.windows.some((w) => w.stage === idx && w.end >= stageEnds[idx] - 1);
+    if (have) return;
+    const lastWindow = new Promise<void>((resolve) => (stageWindowsWait = { stage: idx, resolve }));
+    await Promise.race([lastWindow, abortable(ac.signal), timeoutAt(stageEnds[idx] + 3000, now)]);
+    stageWindowsWait = undefined;
+  }
+
+  function judgeStage(idx: number): StageVerdict {
+    const plan = plans[idx];
+    const ws = timeline.windows.map((w, i) => ({ w, v: verdicts[i] })).filter((x) => x.w.stage === idx && x.v.status !== 'excluded');
+    const counted = ws.filter((x) => x.v.status !== 'insufficient');
+    let run = 0;
+    let broke = false;
+    for (const x of ws) {
+      run = x.v.status === 'fail' ? run + 1 : 0;
+      if (run >= scenario.sustain || (x.v.status === 'fail' && plan.kind === 'probe' && ws.length < scenario.sustain)) broke = true;
+    }
+    const secs = ws.reduce((a, x) => a + (x.w.end - x.w.start), 0) / 1000;
+    return {
+      plan,
+      held: !broke,
+      insufficient: counted.length === 0,
+      generatorLimited: ws.some((x) => x.w.generator.limited),
+      achievedRate: secs > 0 ? ws.reduce((a, x) => a + x.w.overall.requests, 0) / secs : 0,
+    };
+  }
+
+  // ---- the result ----
+  const runEnd = now();
+  meta.endedAt = new Date().toISOString();
+  meta.durationMs = runEnd - runStart;
+  const allStageVerdicts = plans.map((_, i) => judgeStage(i));
+  const stages: StageResult[] = plans.map((p, i) => stageResult(p, i, timeline.windows.filter((w) => w.stage === i), stageStarts[i], stageEnds[i]));
+  const breaches = findBreaches(timeline, verdicts, scenario.hypothesis, scenario.sustain, plans, runEnd);
+  const bp = findBreakingPoint(timeline, verdicts, scenario.hypothesis, scenario.sustain, plans, runStart, runEnd, scenario.expectedPeak);
+  const capacity = computeCapacity(stages, allStageVerdicts, bp.breakingPoint?.firstFailing.rate, scenario.expectedPeak);
+  const required = opts.require ?? scenario.require ?? scenario.expectedPeak;
+
+  if (fatal) status = { exitCode: EXIT.internal, status: 'error', reason: fatal.split('\n')[0] };
+  else if (status.exitCode === EXIT.usage) status = { exitCode: EXIT.aborted, status: 'aborted', reason: status.reason };
+  else if (baselineFailed) status = { exitCode: EXIT.aborted, status: 'aborted', reason: abortReason! };
+  else if (abortReason) status = { exitCode: EXIT.aborted, status: 'aborted', reason: abortReason };
+  else status = gate(scenario, required, bp, breaches, stages);
+  if (undoFailures.length) {
+    status = { exitCode: status.exitCode === EXIT.held ? EXIT.internal : status.exitCode, status: status.exitCode === EXIT.held ? 'error' : status.status, reason: `${status.reason}; could not undo: ${undoFailures.map((f) => `${f.fault} (${f.error})`).join(', ')}` };
+  }
+
+  const result: Result = {
+    version: RESULT_VERSION,
+    meta,
+    stages,
+    timeline,
+    outcome: status,
+    hypothesis: {
+      clauses: scenario.hypothesis.map((c) => c.text),
+      windowMs: scenario.windowMs,
+      sustain: scenario.sustain,
+      minSamples: scenario.minSamples,
+      required,
+      verdicts: verdicts.map((v) => ({ window: v.window, status: v.status, clauses: v.clauses.map((c) => ({ status: c.status, value: c.value, samples: c.samples })) })),
+    },
+    breakingPoint: bp.breakingPoint ?? null,
+    generatorLimit: bp.generatorLimit ?? null,
+    breaches,
+    capacity,
+    search: searchProfile?.report() ?? null,
+    undoFailures,
+  };
+  return result;
+}
+
+function gate(
+  scenario: Scenario,
+  required: number | undefined,
+  bp: ReturnType<typeof findBreakingPoint>,
+  breaches: ReturnType<typeof findBreaches>,
+  stages: StageResult[],
+): Result['outcome'] {
+  const fmt = (r: number) => `${Math.round(r).toLocaleString('en-US')} req/s`;
+  if (scenario.hypothesis.length === 0) return { exitCode: EXIT.held, status: 'held', reason: 'no hypothesis was given: measured only' };
+  const b = bp.breakingPoint;
+  if (required === undefined) {
+    if (b) return { exitCode: EXIT.broke, status: 'broke', reason: `the hypothesis broke at ${fmt(b.firstFailing.rate)} (${b.clause})` };
+    if (bp.generatorLimit) return { exitCode: EXIT.broke, status: 'broke', reason: `the generator ran out at ${fmt(bp.generatorLimit.rate)} before the hypothesis could be judged further` };
+    const faultBreaches = breaches.filter((x) => x.sustained && x.attribution !== 'load');
+    return { exitCode: EXIT.held, status: 'held', reason: faultBreaches.length ? `the hypothesis held under load; ${faultBreaches.length} breach(es) came with faults` : 'the hypothesis held throughout' };
+  }
+  if (b && b.firstFailing.rate <= required) return { exitCode: EXIT.broke, status: 'broke', reason: `the hypothesis broke at ${fmt(b.firstFailing.rate)}, below the required ${fmt(required)} (${b.clause})` };
+  if (bp.generatorLimit && bp.generatorLimit.rate <= required) return { exitCode: EXIT.broke, status: 'broke', reason: `the generator ran out at ${fmt(bp.generatorLimit.rate)}, below the required ${fmt(required)}: the system was not shown to hold there` };
+  const reached = Math.max(0, ...stages.filter((s) => !s.generatorLimited).map((s) => Math.max(s.offeredRate, s.rateTo ?? 0)));
+  if (reached + 1e-9 < required) return { exitCode: EXIT.broke, status: 'broke', reason: `the run never reached the required ${fmt(required)} (highest level ${fmt(reached)})` };
+  return { exitCode: EXIT.held, status: 'held', reason: b ? `the hypothesis held up to the required ${fmt(required)}; it broke at ${fmt(b.firstFailing.rate)}` : `the hypothesis held up to ${fmt(reached)} (required ${fmt(required)})` };
+}
+
+function stageResult(p: StagePlan, i: number, ws: Window[], start: number, end: number): StageResult {
+  const counted = ws.filter((w) => !(p.warmupMs > 0 && w.end <= start + p.warmupMs + 1));
+  const use = counted.length ? counted : ws;
+  const all = summarizeStats(use.map((w) => w.overall));
+  const names = new Set(use.flatMap((w) => Object.keys(w.byName)));
+  const byName: StageResult['byName'] = {};
+  for (const n of names) {
+    const s = summarizeStats(use.map((w) => w.byName[n]).filter((x) => x !== undefined));
+    byName[n] = { requests: s.requests, errorCount: s.errorCount, errorRate: s.errorRate, latency: s.latency };
+  }
+  const secs = use.reduce((a, w) => a + (w.end - w.start), 0) / 1000;
+  const offered = use.reduce((a, w) => a + w.offered, 0);
+  const gen = use.find((w) => w.generator.limited);
+  return {
+    index: i,
+    label: p.label,
+    model: p.model,
+    start,
+    end: ws.length ? Math.max(end, ws[ws.length - 1].end) : end,
+    offeredRate: p.model === 'open' ? (p.rateFrom + p.rateTo) / 2 : secs > 0 ? offered / secs : 0,
+    rateFrom: p.model === 'open' && p.rateFrom !== p.rateTo ? p.rateFrom : undefined,
+    rateTo: p.model === 'open' && p.rateFrom !== p.rateTo ? p.rateTo : undefined,
+    concurrency: p.model === 'closed' ? p.concurrency : undefined,
+    achievedRate: secs > 0 ? all.requests / secs : 0,
+    requests: all.requests,
+    errors: all.errors,
+    errorCount: all.errorCount,
+    errorRate: all.errorRate,
+    latency: all.latency,
+    serviceTime: all.serviceTime,
+    byName,
+    generatorLimited: gen !== undefined,
+    generatorReason: gen?.generator.reason,
+    warmupMs: p.warmupMs || undefined,
+    examples: all.examples,
+  };
+}
+
+function computeCapacity(stages: StageResult[], verdicts: StageVerdict[], breakRate: number | undefined, expectedPeak?: number): Capacity {
+  const held = verdicts
+    .map((v, i) => ({ v, s: stages[i] }))
+    .filter((x) => x.s && x.v.held && !x.v.insufficient && !x.s.generatorLimited && (breakRate === undefined || x.s.offeredRate < breakRate));
+  const highestHeld = held.length ? Math.max(...held.map((x) => x.s.offeredRate)) : undefined;
+  const cap: Capacity = { highestHeld, expectedPeak, headroom: highestHeld !== undefined && expectedPeak ? highestHeld / expectedPeak : undefined };
+  const pts = stages.filter((s) => s.model === 'open' && !s.generatorLimited).map((s) => ({ offered: s.offeredRate, achieved: s.achievedRate }));
+  const fit = fitUsl(pts);
+  if (typeof fit === 'string') cap.uslNote = fit;
+  else {
+    cap.usl = fit;
+    cap.uslNote = fit.note;
+  }
+  return cap;
+}
+
+function fmtValue(c: Clause, v: number): string {
+  return c.metric.type === 'errors' || c.metric.type === 'achieved' ? `${(v * 100).toFixed(1)}%` : `${v.toFixed(1)} ms`;
+}
+
+function sleepUntil(t: number, now: () => number, signal: AbortSignal): Promise<void> {
+  const ms = t - now();
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function abortable(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+function timeoutAt(t: number, now: () => number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, t - now())).unref());
+}

@@ -1,0 +1,176 @@
+/**
+ * The engine: a Piscina pool of load workers, one long-lived task each, fed
+ * stage commands over a MessagePort and streaming windows back. It merges each
+ * window once every worker has sent it and hands it to the coordinator.
+ */
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { StagePlan } from '../profiles/types.ts';
+import type { Window } from '../result.ts';
+import { mergeWindows } from '../metrics/merge.ts';
+import type { FromWorker, ToWorker, WireRequest, WireStage, WireWindow } from './messages.ts';
+
+export interface EngineOptions {
+  target: string;
+  requests: WireRequest[];
+  scenarioFile?: string;
+  workers: number;
+  connections: number;
+  pipelining: number;
+  timeoutMs: number;
+  tickMs: number;
+  errors4xx: boolean;
+  /** A merged window, in order. */
+  onWindow: (w: Window) => void;
+  /** A worker failed: the run cannot go on. */
+  onFatal: (message: string) => void;
+}
+
+export class Engine {
+  readonly opts: EngineOptions;
+  private pool: Piscina | undefined;
+  private ports: MessagePort[] = [];
+  private tasks: Promise<unknown>[] = [];
+  private pending = new Map<string, WireWindow[]>();
+  private ready = 0;
+  private done = 0;
+  private readyWait: (() => void) | undefined;
+  private doneWait: (() => void) | undefined;
+  private windowIndex = 0;
+  private model: 'open' | 'closed' = 'open';
+  private failed = false;
+  /** Final windows (in-flight requests that completed after the last boundary), merged at stop. */
+  finalParts: WireWindow[] = [];
+
+  constructor(opts: EngineOptions) {
+    this.opts = opts;
+  }
+
+  async start(): Promise<void> {
+    const o = this.opts;
+    this.pool = new Piscina({
+      filename: new URL('./worker.ts', import.meta.url).href,
+      minThreads: o.workers,
+      maxThreads: o.workers,
+      concurrentTasksPerWorker: 1,
+      // Each task lives for the whole run and keeps its event loop busy with sockets and timers.
+      atomics: 'disabled',
+      idleTimeout: 60_000,
+      maxQueue: o.workers,
+    });
+    const perWorker = Math.max(1, Math.floor(o.connections / o.workers));
+    const allReady = new Promise<void>((resolve) => (this.readyWait = resolve));
+    for (let i = 0; i < o.workers; i++) {
+      const { port1, port2 } = new MessageChannel();
+      port1.on('message', (m: FromWorker) => this.onMessage(m));
+      this.ports.push(port1);
+      const task = this.pool
+        .run(
+          {
+            port: port2,
+            workerIndex: i,
+            workers: o.workers,
+            target: o.target,
+            requests: o.requests,
+            scenarioFile: o.scenarioFile,
+            connections: perWorker,
+            pipelining: o.pipelining,
+            timeoutMs: o.timeoutMs,
+            tickMs: o.tickMs,
+            errors4xx: o.errors4xx,
+          },
+          { transferList: [port2] },
+        )
+        .catch((e: Error) => this.fatal(`load worker ${i} failed: ${e.message.split('\n')[0]}`));
+      this.tasks.push(task);
+    }
+    await Promise.race([
+      allReady,
+      new Promise<void>((_, reject) => setTimeout(() => reject(new Error('load workers did not start within 30 s')), 30_000).unref()),
+    ]);
+  }
+
+  private stopping = false;
+
+  private fatal(message: string): void {
+    // Piscina rejects every task when the pool is destroyed at the end: that is not a failure.
+    if (this.failed || this.stopping) return;
+    this.failed = true;
+    this.opts.onFatal(message);
+  }
+
+  private onMessage(m: FromWorker): void {
+    switch (m.type) {
+      case 'ready':
+        if (++this.ready === this.opts.workers) this.readyWait?.();
+        break;
+      case 'window': {
+        if (m.final) {
+          this.finalParts.push(m.window);
+          break;
+        }
+        const list = this.pending.get(m.window.key) ?? [];
+        list.push(m.window);
+        if (list.length === this.opts.workers) {
+          this.pending.delete(m.window.key);
+          this.opts.onWindow(mergeWindows(this.windowIndex++, list, this.model, this.maxInFlight()));
+        } else this.pending.set(m.window.key, list);
+        break;
+      }
+      case 'done':
+        if (++this.done === this.opts.workers) this.doneWait?.();
+        break;
+      case 'fatal':
+        this.fatal(`load worker ${m.workerIndex}: ${m.message}`);
+        break;
+    }
+  }
+
+  /** Connection slots across workers (each worker opens its share of connections × pipelining). */
+  private maxInFlight(): number {
+    const o = this.opts;
+    return Math.max(1, Math.floor(o.connections / o.workers)) * o.workers * o.pipelining;
+  }
+
+  private broadcast(make: (i: number) => ToWorker): void {
+    this.ports.forEach((p, i) => p.postMessage(make(i)));
+  }
+
+  /** Starts a stage on every worker at `startAt` (epoch ms), each with its share. */
+  runStage(plan: StagePlan, index: number, startAt: number): void {
+    const n = this.opts.workers;
+    this.model = plan.model;
+    this.broadcast((i): ToWorker => {
+      const conc = Math.floor(plan.concurrency / n) + (i < plan.concurrency % n ? 1 : 0);
+      const stage: WireStage = {
+        index,
+        startAt,
+        durationMs: plan.durationMs,
+        model: plan.model,
+        rateFrom: plan.rateFrom / n,
+        rateTo: plan.rateTo / n,
+        concurrency: conc,
+      };
+      return { type: 'stage', stage };
+    });
+  }
+
+  /** Stops sending, lets in-flight requests finish (up to graceMs), collects final windows, shuts the pool. */
+  async stop(graceMs: number): Promise<WireWindow[]> {
+    if (!this.pool) return [];
+    const allDone = new Promise<void>((resolve) => (this.doneWait = resolve));
+    if (this.done < this.opts.workers) {
+      this.broadcast(() => ({ type: 'stop', graceMs }));
+      await Promise.race([allDone, new Promise<void>((r) => setTimeout(r, graceMs + 3000).unref())]);
+    }
+    // Windows still pending (a worker died mid-run) are merged from what arrived.
+    for (const [, list] of this.pending) this.opts.onWindow(mergeWindows(this.windowIndex++, list, this.model, this.maxInFlight()));
+    this.pending.clear();
+    const pool = this.pool;
+    this.pool = undefined;
+    this.stopping = true;
+    for (const p of this.ports) p.close();
+    await pool.destroy().catch(() => {});
+    return this.finalParts;
+  }
+}

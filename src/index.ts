@@ -1,0 +1,12 @@
+/**
+ * faultline as a library: the CLI calls these same functions.
+ *
+ *   import { defineScenario, normalize, run } from 'faultline';
+ *   const result = await run(normalize(defineScenario({ ... })));
+ */
+export { defineScenario } from './config/schema.ts';
+export type { ScenarioInput } from './config/schema.ts';
+export { normalize, loadScenarioFile, type Scenario } from './config/scenario.ts';
+export { run, type RunOptions } from './coordinator.ts';
+export type { Result, Window, Timeline, TimelineEvent, StageResult } from './result.ts';
+export { EXIT, UsageError, AbortError } from './errors.ts';

@@ -1,0 +1,122 @@
+/**
+ * Pure merges: worker windows into one Timeline window, and windows into a
+ * stage summary. Histograms merge exactly (HDR add), counters add.
+ */
+import type { Histogram } from 'hdr-histogram-js';
+import { ERROR_KINDS, type ErrorKind, type GeneratorHealth, type LatencySummary, type Stats, type Window } from '../result.ts';
+import type { WireStats, WireWindow } from '../engine/messages.ts';
+import { encode, mergeEncoded, summarize, view } from './histogram.ts';
+
+export function mergeStats(list: readonly (WireStats | Stats)[]): Stats {
+  if (list.length === 1) return list[0];
+  const byKind: Partial<Record<ErrorKind, number>> = {};
+  const examples: Partial<Record<ErrorKind, string>> = {};
+  let requests = 0;
+  let errors = 0;
+  for (const s of list) {
+    requests += s.requests;
+    errors += s.errors;
+    for (const k of ERROR_KINDS) {
+      const n = s.byKind[k];
+      if (n) byKind[k] = (byKind[k] ?? 0) + n;
+      if (examples[k] === undefined && s.examples[k] !== undefined) examples[k] = s.examples[k];
+    }
+  }
+  const lat = mergeEncoded(list.map((s) => s.latency));
+  const svc = mergeEncoded(list.map((s) => s.service));
+  return { requests, errors, byKind, examples, latency: encode(lat), service: encode(svc) };
+}
+
+/** Thresholds for calling the generator the limit (documented in README). */
+export const GENERATOR_LIMITS = {
+  /** Event-loop utilisation at or above which a worker counts as saturated. */
+  elu: 0.9,
+  /** Event-loop lag that by itself means the worker could not keep time, ms. */
+  lagMs: 50,
+  /** Backlog, as a share of the window's offered arrivals, that counts as falling behind. */
+  backlogShare: 0.01,
+  /** Send slip p99 that counts as falling behind, ms. */
+  slipMs: 10,
+};
+
+export function mergeWindows(index: number, parts: readonly WireWindow[], model: 'open' | 'closed', maxInFlight = Infinity): Window {
+  const names = new Set<string>();
+  for (const p of parts) for (const n of Object.keys(p.byName)) names.add(n);
+  const byName: Record<string, Stats> = {};
+  for (const n of names) byName[n] = mergeStats(parts.map((p) => p.byName[n]).filter((s): s is WireStats => s !== undefined));
+  const overall = names.size === 1 ? byName[[...names][0]] : mergeStats(Object.values(byName));
+  const start = Math.min(...parts.map((p) => p.start));
+  const end = Math.max(...parts.map((p) => p.end));
+  const secs = Math.max(end - start, 1) / 1000;
+  const offered = parts.reduce((a, p) => a + p.offered, 0);
+  const sent = parts.reduce((a, p) => a + p.sent, 0);
+  const g: GeneratorHealth = {
+    maxLagMs: Math.max(...parts.map((p) => p.maxLagMs)),
+    elu: Math.max(...parts.map((p) => p.elu)),
+    slipP99Ms: Math.max(...parts.map((p) => p.slipP99Ms)),
+    backlog: parts.reduce((a, p) => a + p.backlog, 0),
+    inFlight: parts.reduce((a, p) => a + p.inFlight, 0),
+    limited: false,
+  };
+  const behind = model === 'open' && (g.backlog > Math.max(1, offered * GENERATOR_LIMITS.backlogShare) || g.slipP99Ms > GENERATOR_LIMITS.slipMs);
+  const saturated = g.elu >= GENERATOR_LIMITS.elu || g.maxLagMs >= GENERATOR_LIMITS.lagMs;
+  if (behind && saturated) {
+    g.limited = true;
+    g.reason = `generator fell behind its schedule (backlog ${g.backlog}, send slip p99 ${g.slipP99Ms.toFixed(1)} ms) with its event loop ${g.maxLagMs >= GENERATOR_LIMITS.lagMs ? `lagging ${g.maxLagMs.toFixed(0)} ms` : `${Math.round(g.elu * 100)}% busy`}`;
+  } else if (model === 'closed' && g.elu >= 0.95) {
+    g.limited = true;
+    g.reason = `generator event loop ${Math.round(g.elu * 100)}% busy: the closed-model rate is the generator's`;
+  } else if (behind && g.backlog > Math.max(1, offered * GENERATOR_LIMITS.backlogShare) && g.inFlight >= maxInFlight) {
+    g.reason = `all ${maxInFlight} connection slots busy: ${g.backlog} arrivals waited for one (the wait counts in their latency)`;
+  }
+  return {
+    index,
+    stage: parts[0].stage,
+    start,
+    end,
+    offered,
+    sent,
+    offeredRate: offered / secs,
+    achievedRate: overall.requests / secs,
+    overall,
+    byName,
+    generator: g,
+  };
+}
+
+/** Adds a late (final) worker window's counts into an existing window. */
+export function absorb(w: Window, parts: readonly WireWindow[]): Window {
+  const merged = mergeWindows(w.index, parts, 'open');
+  const names = new Set([...Object.keys(w.byName), ...Object.keys(merged.byName)]);
+  const byName: Record<string, Stats> = {};
+  for (const n of names) byName[n] = mergeStats([w.byName[n], merged.byName[n]].filter((s): s is Stats => s !== undefined));
+  const overall = mergeStats([w.overall, merged.overall]);
+  const secs = Math.max(w.end - w.start, 1) / 1000;
+  return { ...w, byName, overall, sent: w.sent + merged.sent, achievedRate: overall.requests / secs };
+}
+
+export interface StatsSummary {
+  requests: number;
+  errorCount: number;
+  errorRate: number;
+  errors: Partial<Record<ErrorKind, number>>;
+  examples: Partial<Record<ErrorKind, string>>;
+  latency: LatencySummary;
+  serviceTime: LatencySummary;
+  latencyHist: Histogram;
+}
+
+export function summarizeStats(list: readonly Stats[]): StatsSummary {
+  const m = mergeStats(list);
+  const latencyHist = view(m.latency);
+  return {
+    requests: m.requests,
+    errorCount: m.errors,
+    errorRate: m.requests > 0 ? m.errors / m.requests : 0,
+    errors: m.byKind,
+    examples: m.examples,
+    latency: summarize(latencyHist),
+    serviceTime: summarize(view(m.service)),
+    latencyHist,
+  };
+}
