@@ -32,7 +32,7 @@ interface Slot {
   spec: FaultSpecBase;
   phase: Phase;
   fault?: Fault;
-  /** Run time (tick.now) the fault started. */
+  /** When the fault took effect, in tick.now's clock. */
   startedAt?: number;
   /** Settles when start() has (successfully or not). */
   starting?: Promise<void>;
@@ -106,7 +106,11 @@ export class Injector {
         const kind = this.kinds[spec.kind];
         if (!kind) throw new Error(`unknown fault kind ${JSON.stringify(spec.kind)}`);
         slot.fault = kind.create(spec, this.ctx);
+        const before = this.clock();
         await slot.fault.start();
+        // The fault is in effect from when start() returned (arming a watchdog, an exec
+        // command take time): its duration and its event count from there.
+        slot.startedAt = state.now + (this.clock() - before);
       } catch (e) {
         this.onEvent({ t: this.clock(), type: 'fault-error', fault: spec.name, message: `start failed: ${message(e)}` });
         // A start that failed half-way may have changed something: undo it now.
@@ -117,7 +121,7 @@ export class Injector {
       if (slot.phase !== 'starting') return; // undoAll() overtook us
       slot.phase = 'active';
       slot.announced = true;
-      this.onEvent({ t: state.now, type: 'fault-start', fault: spec.name, kind: spec.kind, target: spec.target, offeredRate: state.offeredRate });
+      this.onEvent({ t: slot.startedAt!, type: 'fault-start', fault: spec.name, kind: spec.kind, target: spec.target, offeredRate: state.offeredRate });
       const fin = slot.fault.finished?.();
       if (fin && spec.duration === undefined) void fin.then(() => (slot.finished = true));
     })();

@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { zDuration, zPercent, zPositiveDuration } from '../config/units.ts';
 import type { Fault, FaultContext, FaultKind, FaultSpecBase } from './types.ts';
-import { processStartTime, sendSignal } from '../services/proc.ts';
+import { processStartTime, processState, sendSignal } from '../services/proc.ts';
 import { armWatchdog, type Watchdog } from './watchdog.ts';
 import { runShell, describeFailure, factsEnv } from './shell.ts';
 
@@ -201,6 +201,12 @@ class SignalFault implements Fault {
   }
 }
 
+/** Running or runnable per /proc (false when stopped, gone, or /proc is unavailable). */
+function isRunning(pid: number): boolean {
+  const st = processState(pid);
+  return st === 'R' || st === 'S' || st === 'D';
+}
+
 async function waitReady<T extends { state: string; pid?: number; readyAt?: number }>(get: () => T, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -261,11 +267,17 @@ class PauseFault implements Fault {
     this.watchdog = armWatchdog(this.targets.map((t) => t.signalPid), { deadline });
     this.pausedAt = Date.now();
     signalAll(this.targets, 'SIGSTOP');
+    // A stop is delivered when the process is next scheduled: wait until it has taken
+    // effect (bounded), so the fault-start event means "stopped now".
+    const until = Date.now() + 500;
+    while (this.targets.some((t) => isRunning(t.pid)) && Date.now() < until) await sleep(2);
     this.ctx.log(`${this.spec.name}: SIGSTOP → ${this.targets.map((t) => t.describe).join(', ')} (watchdog pid ${this.watchdog.pid})`);
   }
 
   async stop(): Promise<void> {
     signalAll(this.targets, 'SIGCONT');
+    const until = Date.now() + 500;
+    while (this.targets.some((t) => processState(t.pid) === 'T') && Date.now() < until) await sleep(2);
     if (this.pausedAt !== undefined && this.resumedAt === undefined) this.resumedAt = Date.now();
     this.watchdog?.disarm();
     this.watchdog = undefined;

@@ -131,7 +131,7 @@ class Replica implements ReplicaInfo {
     const journal = this.svc.opts.journal;
     if (journal) {
       this.journalId = journal
-        .record({ fault: `service ${name}[${this.index}]`, kind: 'service', undo: { type: 'signal', pid: -pid, signal: 'SIGTERM', pidStart: processStartTime(pid) } })
+        .record({ fault: `${name}[${this.index}]`, kind: 'service', undo: { type: 'signal', pid: -pid, signal: 'SIGTERM', pidStart: processStartTime(pid) } })
         .catch(() => undefined);
     }
   }

@@ -42,6 +42,8 @@ const tick = (elapsedMs: number, offeredRate = 0, stage = 0): InjectorTick => ({
 
 describe('Injector', () => {
   it('starts on at / atLoad / atStage and stops after duration, with the offered rate on each event', async () => {
+    // Synthetic time: the clock the Injector reads after async work stands still, so durations are exact.
+    const fakeNow = 0;
     const { calls, kinds } = recorder();
     const events: TimelineEvent[] = [];
     const inj = new Injector(
@@ -49,6 +51,7 @@ describe('Injector', () => {
       testCtx(),
       kinds,
       (e) => events.push(e),
+      { clock: () => fakeNow },
     );
     await inj.tick(tick(0, 100, 0));
     expect(inj.active()).toEqual([]);
@@ -126,6 +129,21 @@ describe('Injector', () => {
     await inj.undoAll();
     await t;
     expect(calls).toEqual(['start slow', 'stop slow']);
+  });
+
+  it('a fault is in effect from when start() returned: fault-start is stamped then and duration counts from there', async () => {
+    const { kinds } = recorder();
+    const events: TimelineEvent[] = [];
+    const inj = new Injector([f('slow', { duration: 100 }, { startMs: 80 })], testCtx(), kinds, (e) => events.push(e), { clock: () => Date.now() });
+    const t0 = Date.now();
+    await inj.tick({ now: t0, elapsedMs: 0, offeredRate: 1, stage: 0 });
+    const startT = events[0].t - t0;
+    expect(startT).toBeGreaterThanOrEqual(75);
+    expect(startT).toBeLessThan(500);
+    await inj.tick({ now: t0 + 150, elapsedMs: 150, offeredRate: 1, stage: 0 });
+    expect(inj.active()).toEqual(['slow']); // 150 ms after the trigger, but under 100 ms in effect
+    await inj.tick({ now: t0 + startT + 100, elapsedMs: startT + 100, offeredRate: 1, stage: 0 });
+    expect(inj.active()).toEqual([]);
   });
 
   it('a fault with no duration that finishes by itself is stopped then', async () => {

@@ -87,3 +87,36 @@ describe('journal and recover', () => {
     expect(existsSync(path)).toBe(true);
   });
 });
+
+describe('recover after kill -9 of a run that owned services', () => {
+  it('ends the orphaned managed service (its whole process group)', async () => {
+    const { freePorts, isGone } = await import('../fixtures/proc.ts');
+    const { createInterface } = await import('node:readline');
+    const d = tmp();
+    const path = join(d, 'journal.jsonl');
+    const [port] = await freePorts(1);
+    const parent = spawn(process.execPath, [join(import.meta.dirname, '../fixtures/services-parent.ts'), path, String(port), join(d, 'logs')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(parent);
+    const line = await new Promise<string>((res, rej) => {
+      createInterface({ input: parent.stdout! }).once('line', res);
+      parent.once('exit', (c) => rej(new Error(`parent exited ${c}`)));
+      setTimeout(() => rej(new Error('parent did not report')), 10_000);
+    });
+    const [pid] = (JSON.parse(line) as { pids: number[] }).pids;
+    try {
+      parent.kill('SIGKILL');
+      await new Promise((r) => parent.once('exit', r));
+      // Orphaned, still serving: nothing but the journal knows about it now.
+      expect(procState(pid)).toMatch(/[SR]/);
+      process.kill(pid, 'SIGSTOP'); // and paused, the hardest case: SIGTERM alone would not end it
+      const r = await recover(path);
+      expect(r.undone).toEqual([`service "api[0]": SIGTERM → process group ${pid}`]);
+      expect(await waitFor(() => isGone(pid), 3000)).toBe(true);
+      expect(await readOpenEntries(path)).toEqual([]);
+    } finally {
+      forceKill(-pid);
+    }
+  });
+});
