@@ -196,6 +196,14 @@ class SignalFault implements Fault {
       d.restartToReadyMs = sorted.map((r) => r.restartToReadyMs);
       // From the signal to ready again, per replica: the outage a client saw.
       d.downMs = sorted.map((r) => r.downMs);
+    } else if (this.spec.target !== undefined && this.targets.some((t) => t.replica !== undefined)) {
+      // No restart of its own: report replicas the service's restart policy brought back
+      // before the fault stopped (give the fault a duration to leave room for that).
+      const now = this.ctx.services.get(this.spec.target)?.replicas() ?? [];
+      d.downMs = this.targets.map((t) => {
+        const r = now[t.replica!];
+        return r && r.pid !== undefined && r.pid !== t.pid && r.state === 'ready' && r.readyAt! >= this.killedAt ? r.readyAt! - this.killedAt : null;
+      });
     }
     return d;
   }

@@ -151,3 +151,27 @@ describe('kill', () => {
     expect(processFaultKinds.kill.params.safeParse({ bogus: 1 }).success).toBe(false);
   });
 });
+
+describe('kill without its own restart', () => {
+  it('reports how long the service\'s restart policy took to bring the replica back', async () => {
+    const [port] = await freePorts(1);
+    const cwd = mkdtempSync(join(tmpdir(), 'faultline-kill-'));
+    dirs.push(cwd);
+    const reg = await startServices(
+      { api: serviceSpecSchema.parse({ command: process.execPath, args: [join(fixtures, 'service-http.js')], ports: [port], restart: { policy: 'on-failure', delay: '200ms' } }) },
+      { cwd },
+    );
+    running.push(reg);
+    const events: TimelineEvent[] = [];
+    const inj = new Injector([kill({}, { duration: 1500 })], testCtx({ services: reg }), processFaultKinds, (e) => events.push(e));
+    const t0 = Date.now();
+    const loop = async () => {
+      await inj.tick({ now: Date.now(), elapsedMs: Date.now() - t0, offeredRate: 1, stage: 0 });
+      return inj.active().length === 0 && events.length > 0;
+    };
+    expect(await waitFor(loop, 5000, 50)).toBe(true);
+    const d = (events.find((e) => e.type === 'fault-stop') as unknown as { detail: { downMs: number[] } }).detail;
+    expect(d.downMs[0]).toBeGreaterThanOrEqual(200);
+    expect(d.downMs[0]).toBeLessThan(1500);
+  });
+});

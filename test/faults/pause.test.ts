@@ -1,6 +1,6 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -87,6 +87,23 @@ describe('pause', () => {
     await f.stop();
     expect(running_(pid)).toBe(true);
     expect(await waitFor(() => isGone(wd), 1000)).toBe(true);
+  });
+
+  it('targets a process faultline does not own through a pidfile', async () => {
+    const pid = sleeper();
+    const d = mkdtempSync(join(tmpdir(), 'faultline-pause-'));
+    dirs.push(d);
+    writeFileSync(join(d, 'app.pid'), `${pid}\n`);
+    const f = processFaultKinds.pause.create({ name: 'p', kind: 'pause', params: processFaultKinds.pause.params.parse({ pidfile: join(d, 'app.pid') }) }, testCtx());
+    await f.start();
+    stray.push((f as unknown as { watchdogPid(): number }).watchdogPid());
+    expect(procState(pid)).toBe('T');
+    await f.stop();
+    expect(running_(pid)).toBe(true);
+    writeFileSync(join(d, 'bad.pid'), 'nope');
+    const bad = processFaultKinds.pause.create({ name: 'p', kind: 'pause', params: { pidfile: join(d, 'bad.pid') } }, testCtx());
+    await expect(bad.start()).rejects.toThrow(/does not hold a pid/);
+    await bad.stop();
   });
 
   it('the watchdog alone resumes the pid at the deadline, not before', async () => {

@@ -120,3 +120,30 @@ describe('recover after kill -9 of a run that owned services', () => {
     }
   });
 });
+
+describe('recover: http entries', () => {
+  it('sends the recorded request to a loopback server, and refuses any other host', async () => {
+    const { createServer } = await import('node:http');
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      res.statusCode = 204;
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    try {
+      const path = join(tmp(), 'journal.jsonl');
+      const owner = Number(deadPid());
+      const j = new FileJournal(path);
+      await j.record({ fault: 'slow db', kind: 'toxiproxy', owner, undo: { type: 'http', method: 'DELETE', url: `http://127.0.0.1:${port}/proxies/db/toxics/latency` } });
+      await j.record({ fault: 'remote', kind: 'toxiproxy', owner, undo: { type: 'http', method: 'DELETE', url: 'http://192.0.2.1:8474/reset' } });
+      const r = await recover(path);
+      expect(seen).toEqual(['DELETE /proxies/db/toxics/latency']);
+      expect(r.undone).toEqual([`toxiproxy "slow db": DELETE http://127.0.0.1:${port}/proxies/db/toxics/latency → 204`]);
+      expect(r.failed.map((f) => f.error)).toEqual(['refusing DELETE http://192.0.2.1:8474/reset: not loopback']);
+    } finally {
+      server.close();
+    }
+  });
+});
