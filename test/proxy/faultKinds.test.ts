@@ -82,7 +82,7 @@ describe('proxy fault kinds', () => {
     await fault.stop();
     await fault.stop();
     expect(proxies.get('payment')!.toxics()).toEqual([]);
-    expect(await roundTrip(s)).toBeLessThan(50);
+    expect(await roundTrip(s)).toBeLessThan(80);
     s.destroy();
   });
 
@@ -138,7 +138,7 @@ describe('proxy fault kinds', () => {
     expect(journal.open.size).toBe(0);
     expect(journal.log).toEqual(['record j1', 'clear j1']);
     await fault.stop(); // idempotent
-    expect(await roundTrip(s)).toBeLessThan(50);
+    expect(await roundTrip(s)).toBeLessThan(80);
     s.destroy();
   });
 
