@@ -19,7 +19,7 @@ import { absorb, mergeWindows, summarizeStats } from './metrics/merge.ts';
 import { initHistograms } from './metrics/histogram.ts';
 import { findBreaches, findBreakingPoint, levelOf } from './analysis/breaches.ts';
 import { fitUsl, type Capacity } from './analysis/capacity.ts';
-import { EXIT, UsageError } from './errors.ts';
+import { AbortError, EXIT, UsageError } from './errors.ts';
 import { startEnvironment, type Environment } from './environment.ts';
 import { VERSION } from './version.ts';
 import type { SearchProfile } from './profiles/search.ts';
@@ -228,13 +228,16 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
       status = { exitCode: EXIT.usage, status: 'error', reason: e.problems.join('; ') };
       // Bad usage found at run time (a port in use, a service that never became ready): exit 3 after cleanup.
       abort(e.problems[0]);
+    } else if (e instanceof AbortError) {
+      // Found at run time (a service that never became ready): abort, exit 3.
+      abort(e.reason);
     } else {
       fatal ??= (e as Error).stack ?? String(e);
       abort(`internal error: ${(e as Error).message}`);
     }
   } finally {
     if (ticker) clearInterval(ticker);
-    const grace = opts.graceMs ?? (abortReason ? 1000 : Math.min(scenario.engine.timeoutMs, 5000));
+    const grace = opts.graceMs ?? (abortReason ? 1000 : Math.min(scenario.engine.timeoutMs + 1000, 5000));
     if (engine) {
       const finals = await engine.stop(grace).catch(() => []);
       const withData = finals.filter((f) => Object.values(f.byName).some((s) => s.requests > 0));

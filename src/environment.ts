@@ -1,9 +1,19 @@
 /**
  * The system around a run: managed services, fault proxies and the fault
- * injector, started before the load and torn down after it on every exit path.
+ * injector, started before the load and torn down after it on every exit path
+ * (faults undone first, then proxies closed, then services stopped).
  */
+import { dirname, join, resolve } from 'node:path';
 import type { Scenario } from './config/scenario.ts';
 import type { TimelineEvent } from './result.ts';
+import { startServices, serviceSpecSchema, type ServiceSpec } from './services/index.ts';
+import { startProxies } from './proxy/index.ts';
+import { Injector } from './faults/injector.ts';
+import { FileJournal } from './faults/journal.ts';
+import { faultKinds } from './faults/index.ts';
+import type { FaultContext } from './faults/types.ts';
+import type { ServiceRegistry } from './services/types.ts';
+import type { ProxyRegistry } from './proxy/types.ts';
 
 export interface InjectorLike {
   tick(state: { now: number; elapsedMs: number; offeredRate: number; stage: number }): Promise<void>;
@@ -12,7 +22,9 @@ export interface InjectorLike {
 
 export interface Environment {
   injector: InjectorLike;
-  /** Undoes every fault, stops proxies and services. Never throws. */
+  services: ServiceRegistry;
+  proxies: ProxyRegistry;
+  /** Undoes every fault, closes proxies, stops services. Never throws. */
   close(): Promise<{ failed: { fault: string; error: string }[] }>;
 }
 
@@ -23,9 +35,65 @@ export interface EnvironmentOptions {
   runStart: number;
 }
 
-export async function startEnvironment(_scenario: Scenario, _opts: EnvironmentOptions): Promise<Environment> {
+/** mulberry32: a small seeded generator, so `seed` makes fault choices reproducible. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const noServices: ServiceRegistry = { get: () => undefined, names: () => [], stopAll: async () => {} };
+
+export async function startEnvironment(scenario: Scenario, opts: EnvironmentOptions): Promise<Environment> {
+  const stateDir = resolve(opts.stateDir);
+  const journal = new FileJournal(join(stateDir, 'journal.jsonl'));
+  const cwd = scenario.file ? dirname(scenario.file) : process.cwd();
+  const random = seededRandom(scenario.seed);
+  const log = (_m: string) => {};
+  let services: ServiceRegistry = noServices;
+  if (Object.keys(scenario.services).length) {
+    const specs: Record<string, ServiceSpec> = {};
+    for (const [k, v] of Object.entries(scenario.services)) specs[k] = serviceSpecSchema.parse(v);
+    services = await startServices(specs, { cwd, logDir: join(stateDir, 'logs'), journal, log });
+  }
+  let proxies: ProxyRegistry;
+  try {
+    proxies = await startProxies(scenario.proxies as Parameters<typeof startProxies>[0], { random });
+  } catch (e) {
+    await services.stopAll().catch(() => {});
+    throw e;
+  }
+  const ctx: FaultContext = {
+    proxies,
+    services,
+    facts: {
+      RUN_START: new Date(opts.runStart).toISOString(),
+      TARGET: scenario.target,
+      SCENARIO: scenario.name,
+      STATE_DIR: stateDir,
+      PID: String(process.pid),
+    },
+    random,
+    journal,
+    log,
+  };
+  const injector = new Injector(scenario.faults, ctx, faultKinds, opts.emit, { clock: opts.now });
+  let closed: Promise<{ failed: { fault: string; error: string }[] }> | undefined;
   return {
-    injector: { tick: async () => {}, active: () => [] },
-    close: async () => ({ failed: [] }),
+    injector,
+    services,
+    proxies,
+    close: () =>
+      (closed ??= (async () => {
+        const r = await injector.undoAll().catch((e: Error) => ({ failed: [{ fault: '(all)', error: e.message }] }));
+        await proxies.closeAll().catch(() => {});
+        await services.stopAll().catch(() => {});
+        return r;
+      })()),
   };
 }

@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import * as runCmd from './run.ts';
 import * as validateCmd from './validate.ts';
+import * as proxyCmd from './proxy.ts';
+import * as recoverCmd from './recover.ts';
 
 export interface CliCommand {
   register(program: Command): void;
@@ -10,4 +12,6 @@ export interface CliCommand {
 export const commands: Record<string, CliCommand> = {
   run: runCmd,
   validate: validateCmd,
+  proxy: proxyCmd,
+  recover: recoverCmd,
 };

@@ -1,0 +1,211 @@
+/**
+ * Test targets on 127.0.0.1, each on a free port, each closing cleanly.
+ * They have known behaviour so tests can check faultline against ground truth.
+ */
+import http from 'node:http';
+import net from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+export interface TestServer {
+  url: string;
+  port: number;
+  /** Requests the server has seen. */
+  count(): number;
+  close(): Promise<void>;
+}
+
+async function listen(server: net.Server): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as net.AddressInfo).port;
+}
+
+function wrap(server: http.Server | net.Server, port: number, count: () => number): TestServer {
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (s: net.Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    count,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Answers every request with `status` and counts them. */
+export async function countingServer(status = 200, body = 'ok'): Promise<TestServer> {
+  let n = 0;
+  const server = http.createServer((req, res) => {
+    n++;
+    req.resume();
+    res.writeHead(status, { 'content-type': 'text/plain' });
+    res.end(body);
+  });
+  server.keepAliveTimeout = 60_000;
+  const port = await listen(server);
+  return wrap(server, port, () => n);
+}
+
+/**
+ * A fixed number of concurrent slots, each holding a request for `serviceMs`:
+ * capacity = slots / serviceMs. Requests beyond the slots wait in a FIFO queue.
+ */
+export async function capacityServer(slots: number, serviceMs: number): Promise<TestServer> {
+  let n = 0;
+  let busy = 0;
+  const queue: (() => void)[] = [];
+  const release = () => {
+    busy--;
+    const next = queue.shift();
+    if (next) next();
+  };
+  const server = http.createServer((req, res) => {
+    n++;
+    req.resume();
+    const serve = () => {
+      busy++;
+      setTimeout(() => {
+        res.end('ok');
+        release();
+      }, serviceMs);
+    };
+    if (busy < slots) serve();
+    else queue.push(serve);
+  });
+  server.keepAliveTimeout = 60_000;
+  const port = await listen(server);
+  return wrap(server, port, () => n);
+}
+
+/** Lets `rate` requests/s through (token bucket, burst `burst`), answers 503 above it. */
+export async function tokenBucketServer(rate: number, burst = Math.max(1, rate / 20)): Promise<TestServer> {
+  let n = 0;
+  let tokens = burst;
+  let last = performance.now();
+  const server = http.createServer((req, res) => {
+    n++;
+    req.resume();
+    const now = performance.now();
+    tokens = Math.min(burst, tokens + ((now - last) / 1000) * rate);
+    last = now;
+    if (tokens >= 1) {
+      tokens -= 1;
+      res.end('ok');
+    } else {
+      res.writeHead(503);
+      res.end('over capacity');
+    }
+  });
+  server.keepAliveTimeout = 60_000;
+  const port = await listen(server);
+  return wrap(server, port, () => n);
+}
+
+/** Accepts connections and resets each one (RST) as soon as a request arrives. */
+export async function resetServer(): Promise<TestServer> {
+  let n = 0;
+  const server = net.createServer((s) => {
+    s.once('data', () => {
+      n++;
+      s.resetAndDestroy();
+    });
+    s.on('error', () => {});
+  });
+  const port = await listen(server);
+  return wrap(server, port, () => n);
+}
+
+/** Accepts connections and reads requests but never answers. */
+export async function silentServer(): Promise<TestServer> {
+  let n = 0;
+  const server = net.createServer((s) => {
+    s.on('data', () => n++);
+    s.on('error', () => {});
+  });
+  const port = await listen(server);
+  return wrap(server, port, () => n);
+}
+
+/** A port with nothing listening on it (bound, then closed). */
+export async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  const port = await listen(s);
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** A counting HTTP server in its own process, so a test can SIGSTOP it. Reports its count on SIGUSR2 via stdout. */
+export async function processServer(): Promise<TestServer & { child: ChildProcess; pid: number }> {
+  const file = fileURLToPath(new URL('./process-server.mjs', import.meta.url));
+  const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let buf = '';
+  let n = 0;
+  const portP = new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        const m = /^port (\d+)$/.exec(line);
+        if (m) resolve(Number(m[1]));
+        const c = /^count (\d+)$/.exec(line);
+        if (c) n = Number(c[1]);
+      }
+    });
+    child.once('exit', () => reject(new Error('process server exited')));
+  });
+  const port = await portP;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    child,
+    pid: child.pid!,
+    count: () => n,
+    close: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGCONT');
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
+
+/**
+ * A raw-TCP HTTP/1.1 responder: answers every header block with a canned 200.
+ * Far cheaper per request than node:http, so a test can make the generator,
+ * not the target, the limit.
+ */
+export async function fastServer(): Promise<TestServer> {
+  let n = 0;
+  const RESP = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=60\r\n\r\nok');
+  const server = net.createServer((s) => {
+    let tail = '';
+    s.on('data', (d: Buffer) => {
+      const text = tail + d.toString('latin1');
+      let count = 0;
+      let i = 0;
+      while ((i = text.indexOf('\r\n\r\n', i)) >= 0) {
+        count++;
+        i += 4;
+      }
+      const last = text.lastIndexOf('\r\n\r\n');
+      tail = last >= 0 ? text.slice(last + 4) : text;
+      if (count) {
+        n += count;
+        s.write(count === 1 ? RESP : Buffer.concat(Array(count).fill(RESP)));
+      }
+    });
+    s.on('error', () => {});
+  });
+  const port = await listen(server);
+  return wrap(server, port, () => n);
+}
