@@ -215,7 +215,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
           abort(prev.insufficient ? 'the hypothesis could not be judged at baseline: too few requests per window (raise the baseline rate or lower minSamples)' : 'the hypothesis does not hold at baseline');
           break;
         }
-        nextStart = now() + 50;
+        nextStart = now() + Math.max(50, plan.cooldownMs ?? 0);
       } else {
         await sleepUntil(stageEnds[idx] - 150, now, ac.signal);
         nextStart = stageEnds[idx];
@@ -288,6 +288,15 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
     };
   }
 
+  /** The highest load level at which a window was judged and passed (not generator-limited). */
+  function judgedLevel(): number | undefined {
+    let top: number | undefined;
+    timeline.windows.forEach((w, i) => {
+      if (verdicts[i]?.status === 'pass' && !w.generator.limited) top = Math.max(top ?? 0, levelOf(w, plans));
+    });
+    return top;
+  }
+
   // ---- the result ----
   const runEnd = now();
   meta.endedAt = new Date().toISOString();
@@ -303,7 +312,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
   else if (status.exitCode === EXIT.usage) status = { exitCode: EXIT.aborted, status: 'aborted', reason: status.reason };
   else if (baselineFailed) status = { exitCode: EXIT.aborted, status: 'aborted', reason: abortReason! };
   else if (abortReason) status = { exitCode: EXIT.aborted, status: 'aborted', reason: abortReason };
-  else status = gate(scenario, required, bp, breaches, stages);
+  else status = gate(scenario, required, bp, breaches, judgedLevel());
   if (undoFailures.length) {
     status = { exitCode: status.exitCode === EXIT.held ? EXIT.internal : status.exitCode, status: status.exitCode === EXIT.held ? 'error' : status.status, reason: `${status.reason}; could not undo: ${undoFailures.map((f) => `${f.fault} (${f.error})`).join(', ')}` };
   }
@@ -337,12 +346,13 @@ function gate(
   required: number | undefined,
   bp: ReturnType<typeof findBreakingPoint>,
   breaches: ReturnType<typeof findBreaches>,
-  stages: StageResult[],
+  judgedTo: number | undefined,
 ): Result['outcome'] {
   const fmt = (r: number) => `${Math.round(r).toLocaleString('en-US')} req/s`;
   if (scenario.hypothesis.length === 0) return { exitCode: EXIT.held, status: 'held', reason: 'no hypothesis was given: measured only' };
   const b = bp.breakingPoint;
   if (required === undefined) {
+    if (judgedTo === undefined) return { exitCode: EXIT.broke, status: 'broke', reason: `no window had enough requests to judge the hypothesis (minSamples ${scenario.minSamples})` };
     if (b) return { exitCode: EXIT.broke, status: 'broke', reason: `the hypothesis broke at ${fmt(b.firstFailing.rate)} (${b.clause})` };
     if (bp.generatorLimit) return { exitCode: EXIT.broke, status: 'broke', reason: `the generator ran out at ${fmt(bp.generatorLimit.rate)} before the hypothesis could be judged further` };
     const faultBreaches = breaches.filter((x) => x.sustained && x.attribution !== 'load');
@@ -350,8 +360,8 @@ function gate(
   }
   if (b && b.firstFailing.rate <= required) return { exitCode: EXIT.broke, status: 'broke', reason: `the hypothesis broke at ${fmt(b.firstFailing.rate)}, below the required ${fmt(required)} (${b.clause})` };
   if (bp.generatorLimit && bp.generatorLimit.rate <= required) return { exitCode: EXIT.broke, status: 'broke', reason: `the generator ran out at ${fmt(bp.generatorLimit.rate)}, below the required ${fmt(required)}: the system was not shown to hold there` };
-  const reached = Math.max(0, ...stages.filter((s) => !s.generatorLimited).map((s) => Math.max(s.offeredRate, s.rateTo ?? 0)));
-  if (reached + 1e-9 < required) return { exitCode: EXIT.broke, status: 'broke', reason: `the run never reached the required ${fmt(required)} (highest level ${fmt(reached)})` };
+  const reached = judgedTo ?? 0;
+  if (reached + 1e-9 < required) return { exitCode: EXIT.broke, status: 'broke', reason: judgedTo === undefined ? `no window had enough requests to judge the hypothesis (minSamples ${scenario.minSamples})` : `the hypothesis was judged only up to ${fmt(reached)}, below the required ${fmt(required)}` };
   return { exitCode: EXIT.held, status: 'held', reason: b ? `the hypothesis held up to the required ${fmt(required)}; it broke at ${fmt(b.firstFailing.rate)}` : `the hypothesis held up to ${fmt(reached)} (required ${fmt(required)})` };
 }
 

@@ -8,7 +8,8 @@ import type { RateResolver } from './index.ts';
  * from `from` until a probe fails (or starts from a given `bracket`), then
  * bisects between the last passing and the first failing rate until the
  * interval is within `precision` of the passing rate, or `budget` runs out.
- * Each probe's first `warmup` is excluded from its verdict.
+ * Each probe's first `warmup` is excluded from its verdict, and a `cooldown`
+ * with no load follows each probe so the next one does not inherit its queues.
  */
 export const schema = z.strictObject({
   profile: z.literal('search'),
@@ -20,6 +21,8 @@ export const schema = z.strictObject({
   probeDuration: zPositiveDuration.default(5000),
   warmup: zDuration.default(1000),
   budget: zPositiveDuration.default(180_000),
+  /** Rest between probes: a failed probe leaves queues behind, and the next probe must not inherit them. */
+  cooldown: zDuration.default(2000),
 });
 
 export interface SearchProbe {
@@ -62,8 +65,8 @@ export function create(c: z.output<typeof schema>, rate: RateResolver): SearchPr
   let n = 0;
   const probe = (r: number): StagePlan => {
     n++;
-    spent += c.probeDuration;
-    return openStage(`probe ${n}: ${fmtRate(r)} req/s`, r, r, c.probeDuration, 'probe', Math.min(c.warmup, c.probeDuration / 2));
+    spent += c.probeDuration + c.cooldown;
+    return { ...openStage(`probe ${n}: ${fmtRate(r)} req/s`, r, r, c.probeDuration, 'probe', Math.min(c.warmup, c.probeDuration / 2)), cooldownMs: c.cooldown };
   };
   const converged = () => lo !== undefined && hi !== undefined && (hi - lo) / lo <= c.precision;
   const nextRate = (): number | undefined => {

@@ -17,6 +17,8 @@ export interface StagePlan {
   durationMs: number;
   /** Leading part of the stage excluded from its verdict. */
   warmupMs: number;
+  /** Adaptive profiles: rest with no load after this stage, so queues it built drain before the next probe. */
+  cooldownMs?: number;
 }
 
 /** What the coordinator learned from a stage, handed back to adaptive profiles. */

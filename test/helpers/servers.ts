@@ -209,3 +209,33 @@ export async function fastServer(): Promise<TestServer> {
   const port = await listen(server);
   return wrap(server, port, () => n);
 }
+
+/** Answers at once, except between `from` and `to` (ms after `t0`) when every response is delayed by `delayMs`. */
+export async function hiccupServer(t0: number, from: number, to: number, delayMs: number): Promise<TestServer> {
+  let n = 0;
+  const server = http.createServer((req, res) => {
+    n++;
+    req.resume();
+    const t = performance.now() - t0;
+    if (t >= from && t < to) setTimeout(() => res.end('ok'), delayMs);
+    else res.end('ok');
+  });
+  server.keepAliveTimeout = 60_000;
+  const port = await listen(server);
+  return wrap(server, port, () => n);
+}
+
+/** Answers 200 until `failAfterMs` after it started, then 500 to everything. */
+export async function failingServer(failAfterMs: number): Promise<TestServer & { startedAt: number }> {
+  let n = 0;
+  const startedAt = performance.timeOrigin + performance.now();
+  const server = http.createServer((req, res) => {
+    n++;
+    req.resume();
+    res.writeHead(performance.timeOrigin + performance.now() - startedAt < failAfterMs ? 200 : 500);
+    res.end();
+  });
+  server.keepAliveTimeout = 60_000;
+  const port = await listen(server);
+  return { ...wrap(server, port, () => n), startedAt };
+}
