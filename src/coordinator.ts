@@ -19,6 +19,7 @@ import { absorb, mergeWindows, summarizeStats } from './metrics/merge.ts';
 import { initHistograms } from './metrics/histogram.ts';
 import { findBreaches, findBreakingPoint, levelOf } from './analysis/breaches.ts';
 import { fitUsl, type Capacity } from './analysis/capacity.ts';
+import { correlate } from './analysis/correlation.ts';
 import { AbortError, EXIT, UsageError } from './errors.ts';
 import { startEnvironment, type Environment } from './environment.ts';
 import { VERSION } from './version.ts';
@@ -334,6 +335,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
     breakingPoint: bp.breakingPoint ?? null,
     generatorLimit: bp.generatorLimit ?? null,
     breaches,
+    faults: correlate(timeline, verdicts, scenario.hypothesis, breaches, { sustain: scenario.sustain, minSamples: scenario.minSamples, plans }),
     capacity,
     search: searchProfile?.report() ?? null,
     undoFailures,

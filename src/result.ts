@@ -6,6 +6,10 @@
  * encoded histograms hold microseconds.
  */
 
+import type { Breach, BreakingPoint, BreakingPointResult } from './analysis/breaches.ts';
+import type { Capacity } from './analysis/capacity.ts';
+import type { FaultCorrelation } from './analysis/correlation.ts';
+
 export const RESULT_VERSION = 1;
 
 /** Error kinds, as DESIGN.md lists them. http_4xx is counted apart and is not an error unless the scenario says so. */
@@ -164,10 +168,15 @@ export interface Result {
   /** Exit code the run ended with, and why. */
   outcome: { exitCode: number; status: 'held' | 'broke' | 'aborted' | 'error'; reason: string };
   hypothesis?: unknown;
-  breakingPoint?: unknown;
-  capacity?: unknown;
-  breaches?: unknown;
-  faults?: unknown;
+  /** The lowest load at which the hypothesis broke and stayed broken, no fault active; null when it did not. */
+  breakingPoint?: BreakingPoint | null;
+  /** Where the generator, not the system, ran out first; null when it did not. */
+  generatorLimit?: BreakingPointResult['generatorLimit'] | null;
+  capacity?: Capacity;
+  /** Every breach, attributed to load, a fault or both; blips have `sustained: false`. */
+  breaches?: Breach[];
+  /** One correlation per fault that took effect. */
+  faults?: FaultCorrelation[];
   search?: unknown;
   [k: string]: unknown;
 }
