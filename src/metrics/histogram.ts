@@ -68,7 +68,7 @@ export function decode(s: string): Histogram {
  * the histograms in it are never mutated.
  */
 const cache = new Map<string, Histogram>();
-const CACHE_MAX = 256;
+const CACHE_MAX = 64;
 
 function decodeCached(s: string): Histogram {
   let h = cache.get(s);
