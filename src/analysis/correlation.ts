@@ -12,7 +12,9 @@
  * - time to recovery: fault end → start of the first window of a run of
  *   `sustain` passing windows that ends after the fault did; undefined with
  *   `recovery: 'not-recovered'` when no such run came before the run ended;
- * - held: no sustained breach was attributed to the fault;
+ * - held: no sustained breach was attributed to the fault, nor was one (begun
+ *   earlier, by load) still going while it was active — those are listed as
+ *   `preexisting`, never blamed on the fault;
  * - blast radius: each request name is judged by the hypothesis's clauses
  *   applied to that name alone (unscoped latency/error clauses, and clauses
  *   scoped to it); a name is affected when it had a sustained breach
@@ -81,10 +83,12 @@ export interface FaultCorrelation {
   /** Overall, and per request name. */
   metrics: Phases;
   byName: Record<string, Phases>;
-  /** The hypothesis held throughout (no sustained breach attributed to this fault). */
+  /** The hypothesis held throughout the fault: no sustained breach attributed to it or still going while it was active. */
   held: boolean;
   /** Breaches attributed to this fault (indices into the result's `breaches`). */
   breaches: number[];
+  /** Sustained breaches that began before the fault (not blamed on it) and were still going while it was active. */
+  preexisting: number[];
   /** The worst breach attributed to the fault: what it did to the hypothesis. */
   impact?: FaultImpact;
   timeToImpactMs?: number;
@@ -232,7 +236,8 @@ export function correlate(
     }
 
     const mine = breaches.map((b, i) => ({ b, i })).filter((x) => x.b.faults.includes(f.fault));
-    const held = !mine.some((x) => x.b.sustained);
+    const preexisting = breaches.map((b, i) => ({ b, i })).filter((x) => x.b.sustained && !x.b.faults.includes(f.fault) && x.b.start < f.start && x.b.end > f.start);
+    const held = !mine.some((x) => x.b.sustained) && preexisting.length === 0;
     const firstHit = mine.reduce<Breach | undefined>((a, x) => (!a || x.b.startWindow < a.startWindow ? x.b : a), undefined);
     const timeToImpactMs = firstHit ? Math.max(0, firstHit.start - f.start) : undefined;
 
@@ -299,6 +304,7 @@ export function correlate(
       byName,
       held,
       breaches: mine.map((x) => x.i),
+      preexisting: preexisting.map((x) => x.i),
       recovery,
       blastRadius: radius,
       resolutionMs: t.tickMs,

@@ -14,4 +14,6 @@ export const commands: Record<string, CliCommand> = {
   validate: validateCmd,
   proxy: proxyCmd,
   recover: recoverCmd,
+  report: await import('./report.ts'),
+  compare: await import('./compare.ts'),
 };

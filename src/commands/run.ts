@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { addScenarioFlags, resolveScenario, type ScenarioFlags } from './options.ts';
 import { run } from '../coordinator.ts';
 import { paint } from '../report/format.ts';
-import { liveLine, renderReport, verdictSentence } from '../report/terminal.ts';
-import { writeOutputs, type OutputFlags } from '../report/index.ts';
+import { liveLine } from '../report/terminal.ts';
+import { publish, type OutputFlags } from '../report/index.ts';
+import { redact } from '../report/redact.ts';
 import { EXIT } from '../errors.ts';
 import type { Result } from '../result.ts';
 
@@ -34,7 +35,6 @@ export function register(program: Command): void {
 /** Runs with the terminal attached: live view, signals, outputs, exit code. Shared by `run` and `demo`. */
 export async function runAndReport(scenario: Parameters<typeof run>[0], flags: RunFlags, command: string, extra: { stateDir?: string; title?: string } = {}): Promise<number> {
   const err = paint(process.stderr, flags.color === false);
-  const out = paint(process.stdout, flags.color === false);
   const ac = new AbortController();
   let interrupts = 0;
   let crashed: Error | undefined;
@@ -67,7 +67,8 @@ export async function runAndReport(scenario: Parameters<typeof run>[0], flags: R
       stateDir: extra.stateDir,
       onWindow: live ? (w, v, ctx) => process.stderr.write(liveLine(w, v, ctx, err) + '\n') : undefined,
       onEvent: live
-        ? (e) => {
+        ? (raw) => {
+            const e = redact(raw);
             if (e.type === 'fault-start') process.stderr.write(err.magenta(`  ⚡ fault "${e.fault}" (${e.kind}) started at ${Math.round(e.offeredRate)} req/s\n`));
             else if (e.type === 'fault-stop') process.stderr.write(err.magenta(`  ⚡ fault "${e.fault}" undone\n`));
             else if (e.type === 'fault-error') process.stderr.write(err.red(`  ⚡ fault "${e.fault}" failed: ${e.message}\n`));
@@ -83,8 +84,6 @@ export async function runAndReport(scenario: Parameters<typeof run>[0], flags: R
   }
   void tty;
   if (crashed) result.outcome = { exitCode: EXIT.internal, status: 'error', reason: `internal error: ${crashed.message}` };
-  const files = await writeOutputs(result, flags, extra.stateDir ?? '.faultline');
-  if (flags.quiet) process.stdout.write(`${verdictSentence(result)}\nexit ${result.outcome.exitCode}: ${result.outcome.reason}\n`);
-  else process.stdout.write(renderReport(result, out, files) + '\n');
+  await publish(result, flags, { stateDir: extra.stateDir ?? '.faultline', quiet: flags.quiet, plain: flags.color === false });
   return result.outcome.exitCode;
 }

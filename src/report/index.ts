@@ -1,11 +1,21 @@
 /**
  * Reporters by name: each writes one kind of file from a Result alone.
- * The result JSON is always kept (`.faultline/last-result.json`) so nothing
- * measured is lost, whatever flags were given.
+ * `publish` is the one way a result leaves faultline — after a run and from
+ * `faultline report` alike: it redacts secrets, fills in what an older result
+ * lacks, writes every requested file and prints the terminal report, so both
+ * print the same thing. The result JSON is also kept (`.faultline/last-result.json`)
+ * after a run so nothing measured is lost, whatever flags were given.
  */
 import { join } from 'node:path';
 import type { Result } from '../result.ts';
 import { writeJson } from './json.ts';
+import { writeHtml } from './html.ts';
+import { writeJunit } from './junit.ts';
+import { writeHdrLog } from './hdrlog.ts';
+import { redact } from './redact.ts';
+import { correlateResult } from '../analysis/correlation.ts';
+import { paint } from './format.ts';
+import { renderReport, verdictSentence } from './terminal.ts';
 
 export interface OutputFlags {
   json?: string;
@@ -18,15 +28,27 @@ export type Reporter = (r: Result, path: string) => Promise<void>;
 
 export const reporters: Record<keyof OutputFlags, Reporter | undefined> = {
   json: (r, p) => writeJson(p, r),
-  html: undefined,
-  junit: undefined,
-  hdrLog: undefined,
+  html: writeHtml,
+  junit: writeJunit,
+  hdrLog: writeHdrLog,
 };
 
-/** Writes every requested file (and the last-result copy); returns the paths written. Reporting errors are printed, not thrown. */
-export async function writeOutputs(r: Result, flags: OutputFlags, stateDir: string): Promise<string[]> {
+/** The result as every report sees it: secrets redacted, fault correlation present. */
+export function prepare(r: Result): Result {
+  const out = redact(r);
+  if (out.faults === undefined) out.faults = correlateResult(out);
+  return out;
+}
+
+/**
+ * Writes every requested file (and, given a state directory, the last-result
+ * copy); returns the paths written. Reporting errors are printed, not thrown.
+ * Callers pass a result that went through `prepare`.
+ */
+export async function writeOutputs(r: Result, flags: OutputFlags, stateDir?: string): Promise<string[]> {
   const written: string[] = [];
-  const jobs: [keyof OutputFlags, string][] = [['json', join(stateDir, 'last-result.json')]];
+  const keep = stateDir === undefined ? undefined : join(stateDir, 'last-result.json');
+  const jobs: [keyof OutputFlags, string][] = keep ? [['json', keep]] : [];
   for (const k of Object.keys(reporters) as (keyof OutputFlags)[]) if (flags[k]) jobs.push([k, flags[k]!]);
   for (const [k, path] of jobs) {
     const rep = reporters[k];
@@ -36,10 +58,30 @@ export async function writeOutputs(r: Result, flags: OutputFlags, stateDir: stri
     }
     try {
       await rep(r, path);
-      if (path !== join(stateDir, 'last-result.json')) written.push(path);
+      if (path !== keep) written.push(path);
     } catch (e) {
       process.stderr.write(`faultline: could not write ${path}: ${(e as Error).message}\n`);
     }
   }
   return written;
+}
+
+export interface PublishOptions {
+  /** Keep `last-result.json` here (runs do; `report` does not). */
+  stateDir?: string;
+  /** Print only the verdict and the exit line. */
+  quiet?: boolean;
+  /** Plain output even on a TTY. */
+  plain?: boolean;
+  out?: NodeJS.WriteStream;
+}
+
+/** Redacts, writes the requested files and prints the report. Returns the prepared result. */
+export async function publish(raw: Result, flags: OutputFlags, opts: PublishOptions = {}): Promise<Result> {
+  const r = prepare(raw);
+  const files = await writeOutputs(r, flags, opts.stateDir);
+  const stream = opts.out ?? process.stdout;
+  if (opts.quiet) stream.write(`${verdictSentence(r)}\nexit ${r.outcome.exitCode}: ${r.outcome.reason}\n`);
+  else stream.write(renderReport(r, paint(stream, opts.plain), files) + '\n');
+  return r;
 }

@@ -1,16 +1,17 @@
 /**
  * The terminal views: a live line per window while the run goes, and the
  * final report, readable at a glance: the verdict first, then the stage table,
- * then generator warnings, files and the exit code's meaning. Reporters only
- * read the Result; nothing here reads worker internals.
+ * the fault table (what each fault did, how fast it hurt and healed, which
+ * request names it broke), the breaches by cause, then generator warnings,
+ * files and the exit code's meaning. Reporters only read the Result; nothing
+ * here reads worker internals.
  */
 import type { Result, StageResult, Window } from '../result.ts';
 import type { WindowVerdict } from '../hypothesis/evaluate.ts';
 import type { LiveContext } from '../coordinator.ts';
 import { summarize, view } from '../metrics/histogram.ts';
 import { ms, pct, rate, int, table, type Paint } from './format.ts';
-import type { BreakingPoint } from '../analysis/breaches.ts';
-import type { Capacity } from '../analysis/capacity.ts';
+import type { FaultCorrelation } from '../analysis/correlation.ts';
 import { EXIT } from '../errors.ts';
 import { parseClause, isLatency, metricName } from '../hypothesis/parse.ts';
 
@@ -74,7 +75,7 @@ export function stageTable(stages: StageResult[], p: Paint): string {
 }
 
 export function verdictSentence(r: Result): string {
-  const bp = r.breakingPoint as BreakingPoint | null | undefined;
+  const bp = r.breakingPoint;
   const peak = r.meta.expectedPeak;
   const x = (v: number) => (peak ? ` (${(v / peak).toFixed(2).replace(/\.?0+$/, '')}× expected peak)` : '');
   const fmtV = (clause: string, v: number) => (/errors|achieved/.test(clause) ? pct(v) : ms(v));
@@ -82,13 +83,19 @@ export function verdictSentence(r: Result): string {
     const lp = bp.lastPassing ? ` Last passing level ${rate(bp.lastPassing.rate)} req/s; crossing ≈ ${rate(bp.crossing)} req/s.` : ' It did not pass at any lower level.';
     return `Hypothesis broke at ${rate(bp.firstFailing.rate)} req/s${x(bp.firstFailing.rate)}: ${breachText(bp.clause, bp.value)}.${lp}`;
   }
-  const gl = r.generatorLimit as { rate: number; heldTo?: number; reason: string } | null | undefined;
+  const gl = r.generatorLimit;
   if (gl) return `The generator ran out first, at ${rate(gl.rate)} req/s: ${gl.reason}. The system held${gl.heldTo !== undefined ? ` up to ${rate(gl.heldTo)} req/s` : ''}; no breaking point can be named above that.`;
-  const cap = r.capacity as Capacity | undefined;
+  const cap = r.capacity;
   if (r.outcome.status === 'aborted') return `Run aborted: ${r.outcome.reason}.`;
   const clauses = (r.hypothesis as { clauses?: string[] } | undefined)?.clauses ?? [];
   if (clauses.length === 0) return 'No hypothesis given: measured only.';
-  if (cap?.highestHeld !== undefined) return `Hypothesis held at every level up to ${rate(cap.highestHeld)} req/s${x(cap.highestHeld)}.`;
+  const underFaults = (r.faults ?? []).filter(brokeIt).length;
+  const faultNote = underFaults ? ` It broke only under ${underFaults === 1 ? 'a fault' : `${underFaults} faults`} (see the fault table).` : '';
+  if (cap?.highestHeld !== undefined) return `Hypothesis held at every level up to ${rate(cap.highestHeld)} req/s${x(cap.highestHeld)}.${faultNote}`;
+  if (r.outcome.status === 'held') {
+    const top = Math.max(0, ...r.stages.filter((s) => s.model === 'open').map((s) => Math.max(s.offeredRate, s.rateTo ?? 0)));
+    return `Hypothesis held under load${top > 0 ? ` up to ${rate(top)} req/s${x(top)}` : ''}.${faultNote}`;
+  }
   return `Hypothesis: ${r.outcome.reason}.`;
 }
 
@@ -108,11 +115,23 @@ export function renderReport(r: Result, p: Paint, files: string[] = []): string 
   out.push('');
   const sentence = verdictSentence(r);
   out.push(r.outcome.exitCode === EXIT.held ? p.green.bold(sentence) : r.outcome.exitCode === EXIT.broke ? p.red.bold(sentence) : p.yellow.bold(sentence));
-  const cap = r.capacity as Capacity | undefined;
+  const cap = r.capacity;
   if (cap?.highestHeld !== undefined && cap.headroom !== undefined) out.push(`Capacity: holds to ${rate(cap.highestHeld)} req/s, ${cap.headroom.toFixed(2)}× expected peak.`);
   if (cap?.uslNote) out.push(p.dim(`Scalability: ${cap.uslNote}.`));
+  const faults = r.faults ?? [];
+  if (faults.length) out.push(faultSentence(faults, p));
   out.push('');
   out.push(stageTable(r.stages, p));
+  if (faults.length) {
+    out.push('');
+    out.push(p.bold('Faults'));
+    out.push(faultTable(faults, p));
+  }
+  const breaches = breachLines(r, p);
+  if (breaches.length) {
+    out.push('');
+    out.push(...breaches);
+  }
   const warnings = r.stages.filter((s) => s.generatorLimited || s.generatorReason);
   if (warnings.length) {
     out.push('');
@@ -129,4 +148,92 @@ export function renderReport(r: Result, p: Paint, files: string[] = []): string 
   for (const f of files) out.push(`wrote ${f}`);
   out.push(`exit ${r.outcome.exitCode}: ${EXIT_MEANING[r.outcome.exitCode] ?? ''} — ${r.outcome.reason}`);
   return out.join('\n');
+}
+
+/** The fault itself broke the hypothesis (a sustained breach attributed to it). */
+export const brokeIt = (f: FaultCorrelation) => f.impact?.sustained === true;
+
+/** "1 of 2 faults broke the hypothesis: slow payment." */
+export function faultSentence(faults: readonly FaultCorrelation[], p: Paint): string {
+  const broke = faults.filter(brokeIt);
+  if (!broke.length) {
+    if (faults.every((f) => f.held)) return p.green(`Faults: the hypothesis held through ${faults.length === 1 ? 'the fault' : `all ${faults.length} faults`}.`);
+    return `Faults: none broke the hypothesis; it was already broken by load during ${faults.filter((f) => !f.held).map((f) => f.fault).join(', ')}.`;
+  }
+  const names = broke.map((f) => `${f.fault}${f.recovery === 'not-recovered' ? ' (did not recover within the run)' : ''}`).join(', ');
+  return p.red(`Faults: ${broke.length} of ${faults.length} broke the hypothesis: ${names}.`);
+}
+
+const secs = (v: number | undefined) => (v === undefined ? '—' : `${(v / 1000).toFixed(v < 10_000 ? 2 : 1)}s`);
+const fmtClauseValue = (clause: string, v: number) => (/(^|\.)(errors?|error_rate|achieved)\s*[<>]/.test(clause) ? pct(v) : ms(v));
+
+/** What a fault did to the hypothesis, in one cell. */
+export function impactText(f: FaultCorrelation): string {
+  if (f.impact) {
+    const i = f.impact;
+    const was = i.before !== undefined ? `${fmtClauseValue(i.clause, i.before)} → ` : '';
+    return `${breachText(i.clause, i.worst).replace(/^(\S+ )/, `$1${was}`)}${i.sustained ? '' : ' (blip)'}`;
+  }
+  const b = f.metrics.before;
+  const d = f.metrics.during;
+  const change = b && d ? `p99 ${ms(b.p99)} → ${ms(d.p99)}` : '';
+  if (f.preexisting.length) return `none of its own: already broken by load${change ? ` (${change})` : ''}`;
+  return change ? `none (${change})` : 'none';
+}
+
+export function recoveryText(f: FaultCorrelation): string {
+  let t: string;
+  if (f.recovery === 'not-needed') t = '—';
+  else if (f.recovery === 'not-recovered') t = 'did not recover within the run';
+  else t = secs(f.timeToRecoveryMs);
+  const ready = f.restart?.restartToReadyMs?.filter((v): v is number => typeof v === 'number');
+  if (ready?.length) t += ` (restart→ready ${ready.map((v) => secs(v)).join(', ')})`;
+  return t;
+}
+
+export function blastText(f: FaultCorrelation, p: Paint): string {
+  const b = f.blastRadius;
+  const parts = [...b.affected.map((n) => p.red(`${n} ✗`)), ...b.unaffected.map((n) => p.green(`${n} ✓`)), ...b.unknown.map((n) => p.dim(`${n} ?`))];
+  return parts.join(' ');
+}
+
+export function faultTable(faults: readonly FaultCorrelation[], p: Paint): string {
+  const head = ['fault', 'when', 'load at start', 'impact', 'time to impact', 'time to recovery', 'held?', 'blast radius'];
+  const rows = faults.map((f) => [
+    `${f.fault} (${f.kind}${f.target ? ` → ${f.target}` : ''})`,
+    `${secs(f.startElapsedMs)}–${f.activeAtEnd ? 'end' : secs(f.endElapsedMs)}`,
+    `${rate(f.offeredRate)} req/s`,
+    f.held ? impactText(f) : p.red(impactText(f)),
+    secs(f.timeToImpactMs),
+    f.recovery === 'not-recovered' ? p.red(recoveryText(f)) : recoveryText(f),
+    f.held ? p.green('yes') : brokeIt(f) ? p.red.bold('NO') : p.yellow('no (load)'),
+    blastText(f, p),
+  ]);
+  return table(head, rows, [false, false, true, false, true, false, false, false], p);
+}
+
+/** Sustained breaches with their cause, then blips apart. */
+export function breachLines(r: Result, p: Paint): string[] {
+  const all = r.breaches ?? [];
+  if (!all.length) return [];
+  const t0 = r.timeline.events.find((e) => e.type === 'run-start')?.t ?? r.timeline.windows[0]?.start ?? 0;
+  const out: string[] = [];
+  const sustained = all.filter((b) => b.sustained);
+  const blips = all.filter((b) => !b.sustained);
+  const cause = (b: (typeof all)[number]) => (b.attribution === 'load' ? 'load' : `${b.attribution === 'both' ? 'fault + load' : 'fault'}: ${b.faults.join(', ')}`);
+  if (sustained.length) {
+    out.push(p.bold('Breaches'));
+    out.push(
+      table(
+        ['clause', 'began', 'load', 'windows', 'worst', 'cause'],
+        sustained.map((b) => [b.clause, `${secs(b.start - t0)}${b.ongoing ? ' (ongoing at end)' : ''}`, `${rate(b.offeredRate)} req/s`, String(b.windows), breachText(b.clause, b.worstValue), b.attribution === 'load' ? p.red(cause(b)) : p.magenta(cause(b))]),
+        [false, true, true, true, false, false],
+        p,
+      ),
+    );
+  }
+  if (blips.length) {
+    out.push(p.dim(`Blips (shorter than sustain, not breaks): ${blips.map((b) => `${b.clause} at ${secs(b.start - t0)} (${breachText(b.clause, b.worstValue)}; ${cause(b)})`).join('; ')}`));
+  }
+  return out;
 }
