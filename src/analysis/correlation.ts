@@ -10,7 +10,8 @@
  *   breach attributed to the fault (breaches.ts attributes; blips count as
  *   impact too), never negative;
  * - time to recovery: fault end → start of the first window of a run of
- *   `sustain` passing windows that ends after the fault did; undefined with
+ *   `sustain` passing windows that ends after the fault did (or a shorter
+ *   run of passes that a breach of another cause cut short); undefined with
  *   `recovery: 'not-recovered'` when no such run came before the run ended;
  * - held: no sustained breach was attributed to the fault, nor was one (begun
  *   earlier, by load) still going while it was active — those are listed as
@@ -180,12 +181,19 @@ export function clausesForName(clauses: readonly Clause[], name: string): Clause
 /**
  * First window index j ≥ from where `sustain` consecutive windows pass; -1 when none.
  * Excluded and insufficient windows break a healthy run: they show nothing healthy.
+ * A healthy run cut short by a breach of another cause (load, another fault)
+ * beginning counts too: the fault's own effect had ended before it.
  */
-function healthyRunFrom(verdicts: readonly VerdictLike[], from: number, sustain: number): number {
+function healthyRunFrom(verdicts: readonly VerdictLike[], from: number, sustain: number, otherBreachStarts: ReadonlySet<number>): number {
   let run = 0;
   for (let j = from; j < verdicts.length; j++) {
-    run = verdicts[j].status === 'pass' ? run + 1 : 0;
-    if (run >= sustain) return j - sustain + 1;
+    if (verdicts[j].status === 'pass') {
+      run++;
+      if (run >= sustain) return j - sustain + 1;
+      continue;
+    }
+    if (run > 0 && otherBreachStarts.has(j)) return j - run;
+    run = 0;
   }
   return -1;
 }
@@ -256,7 +264,8 @@ export function correlate(
     if (mine.length) {
       // From the window in which the fault ended (or the first after it).
       const from = W.findIndex((w) => w.end > f.end);
-      const j = from < 0 ? -1 : healthyRunFrom(verdicts, from, sustain);
+      const others = new Set(breaches.filter((b) => !b.faults.includes(f.fault)).map((b) => b.startWindow));
+      const j = from < 0 ? -1 : healthyRunFrom(verdicts, from, sustain, others);
       if (j >= 0) {
         recovery = 'recovered';
         timeToRecoveryMs = Math.max(0, W[j].start - f.end);

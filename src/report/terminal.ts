@@ -227,7 +227,7 @@ export function breachLines(r: Result, p: Paint): string[] {
       table(
         ['clause', 'began', 'load', 'windows', 'worst', 'cause'],
         sustained.map((b) => [b.clause, `${secs(b.start - t0)}${b.ongoing ? ' (ongoing at end)' : ''}`, `${rate(b.offeredRate)} req/s`, String(b.windows), breachText(b.clause, b.worstValue), b.attribution === 'load' ? p.red(cause(b)) : p.magenta(cause(b))]),
-        [false, true, true, true, false, false],
+        [false, false, true, true, false, false],
         p,
       ),
     );

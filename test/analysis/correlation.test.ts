@@ -121,6 +121,15 @@ describe('fault correlation', () => {
     expect(f.timeToRecoveryMs).toBe(3000);
   });
 
+  it('recovery cut short by a load breach still counts: the fault’s own effect had ended', () => {
+    // Fault 3–5 s breaks windows 3–4; window 5 passes; load breaks windows 6–9 (a new breach, not the fault's).
+    const ws2 = windows([...Array(3).fill(healthy()), ...Array(2).fill(slowed()), healthy(), ...Array(4).fill(slowed())], [100, 100, 100, 100, 100, 100, 500, 500, 500, 500]);
+    const { faults, breaches } = analyse(ws2, [{ name: 'f', start: 3, end: 4.6 }]);
+    expect(breaches.map((b) => b.attribution)).toEqual(['fault', 'load']);
+    expect(faults[0].recovery).toBe('recovered');
+    expect(faults[0].timeToRecoveryMs).toBeCloseTo(400, 6);
+  });
+
   it('a fault with no breach held: no impact, recovery not needed', () => {
     const calm = windows(Array(8).fill(healthy()));
     const f = analyse(calm, [{ name: 'f', start: 2, end: 4 }]).faults[0];
