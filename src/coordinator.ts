@@ -15,7 +15,7 @@ import { RESULT_VERSION } from './result.ts';
 import { evaluateWindow, type WindowVerdict } from './hypothesis/evaluate.ts';
 import { compare, type Clause } from './hypothesis/parse.ts';
 import { measure } from './hypothesis/evaluate.ts';
-import { absorb, mergeWindows, summarizeStats } from './metrics/merge.ts';
+import { absorb, mergeStats, mergeWindows, summarizeStats } from './metrics/merge.ts';
 import { initHistograms } from './metrics/histogram.ts';
 import { findBreaches, findBreakingPoint, levelOf } from './analysis/breaches.ts';
 import { fitUsl, type Capacity } from './analysis/capacity.ts';
@@ -280,10 +280,19 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
       if (run >= scenario.sustain || (x.v.status === 'fail' && plan.kind === 'probe' && ws.length < scenario.sustain)) broke = true;
     }
     const secs = ws.reduce((a, x) => a + (x.w.end - x.w.start), 0) / 1000;
+    let insufficient = counted.length === 0;
+    if (insufficient && plan.kind === 'baseline' && ws.length > 0) {
+      // A low baseline may give too few requests per window; judged over the whole stage
+      // instead, it still proves (or disproves) the hypothesis at low load.
+      const pooled = poolWindows(ws.map((x) => x.w));
+      const v = evaluateWindow(pooled, scenario.hypothesis, scenario.minSamples);
+      insufficient = v.status === 'insufficient';
+      broke = v.status === 'fail';
+    }
     return {
       plan,
       held: !broke,
-      insufficient: counted.length === 0,
+      insufficient,
       generatorLimited: ws.some((x) => x.w.generator.limited),
       achievedRate: secs > 0 ? ws.reduce((a, x) => a + x.w.overall.requests, 0) / secs : 0,
     };
@@ -365,6 +374,19 @@ function gate(
   const reached = judgedTo ?? 0;
   if (reached + 1e-9 < required) return { exitCode: EXIT.broke, status: 'broke', reason: judgedTo === undefined ? `no window had enough requests to judge the hypothesis (minSamples ${scenario.minSamples})` : `the hypothesis was judged only up to ${fmt(reached)}, below the required ${fmt(required)}` };
   return { exitCode: EXIT.held, status: 'held', reason: b ? `the hypothesis held up to the required ${fmt(required)}; it broke at ${fmt(b.firstFailing.rate)}` : `the hypothesis held up to ${fmt(reached)} (required ${fmt(required)})` };
+}
+
+/** Several windows as one (for judging a whole stage). */
+function poolWindows(ws: Window[]): Window {
+  const names = new Set(ws.flatMap((w) => Object.keys(w.byName)));
+  const byName: Window['byName'] = {};
+  for (const n of names) byName[n] = mergeStats(ws.map((w) => w.byName[n]).filter((x) => x !== undefined));
+  const first = ws[0];
+  const last = ws[ws.length - 1];
+  const secs = Math.max(last.end - first.start, 1) / 1000;
+  const overall = mergeStats(ws.map((w) => w.overall));
+  const offered = ws.reduce((a, w) => a + w.offered, 0);
+  return { ...first, end: last.end, offered, sent: ws.reduce((a, w) => a + w.sent, 0), offeredRate: offered / secs, achievedRate: overall.requests / secs, overall, byName };
 }
 
 function stageResult(p: StagePlan, i: number, ws: Window[], start: number, end: number): StageResult {
