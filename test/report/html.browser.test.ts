@@ -22,6 +22,10 @@ import { prepare } from '../../src/report/index.ts';
 import { htmlReport } from '../../src/report/html.ts';
 import type { Result } from '../../src/result.ts';
 
+// The page.evaluate callbacks run in the browser; this file compiles against Node's types only.
+declare const document: any, window: any;
+type HTMLCanvasElement = { width: number; height: number; getContext(k: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } };
+
 const CHROMIUM = process.env.FAULTLINE_CHROMIUM ?? '/usr/bin/chromium';
 const HAVE = existsSync(CHROMIUM);
 if (!HAVE) {
