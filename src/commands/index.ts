@@ -14,6 +14,7 @@ export const commands: Record<string, CliCommand> = {
   validate: validateCmd,
   proxy: proxyCmd,
   recover: recoverCmd,
+  demo: await import('./demo.ts'),
   report: await import('./report.ts'),
   compare: await import('./compare.ts'),
 };
