@@ -1,16 +1,28 @@
 /**
- * A load worker: runs inside a Piscina thread for the whole run. It owns an
- * undici Pool and an arrival scheduler for its share of each stage, records
- * latency into HDR histograms and streams one window of stats per tick to the
- * coordinator over the MessagePort it was given. It never decides verdicts.
+ * A load worker: runs inside a Piscina thread for the whole run. It owns its
+ * connections and an arrival scheduler for its share of each stage, records latency into HDR histograms and streams one window of stats
+ * per tick to the coordinator over the MessagePort it was given. It never
+ * decides verdicts.
  *
  * Open model (default): arrivals follow the stage's schedule, not the previous
  * response. Arrivals that are due while every connection slot is busy wait in
  * a backlog that is only an index range (memory stays flat), and each request's
  * latency is measured from its *intended* send time (coordinated omission
  * corrected, as wrk2 does); service time from the actual send is kept beside it.
+ *
+ * Speed (measured in bench/): plain-http targets go through a lean HTTP/1.1
+ * connection of our own (http1.ts, requests encoded once, responses parsed in
+ * place); https targets, or FAULTLINE_HTTP_CLIENT=undici, use one undici
+ * Client per connection. Either way requests go straight to a connection
+ * through a stack of free connection slots (O(1) per request, where an undici
+ * Pool scans its clients), pipelined requests are really pipelined (undici's
+ * default `blocking` would hold each one until the previous response's
+ * headers), the requests a connection gets in one turn of the event loop leave
+ * in one write, and timeouts are enforced by one periodic sweep instead of a
+ * timer per request.
  */
-import { Pool } from 'undici';
+import { Client, buildConnector } from 'undici';
+import type { Socket } from 'node:net';
 import { performance, monitorEventLoopDelay, type EventLoopUtilization } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
 import type { Histogram } from 'hdr-histogram-js';
@@ -18,6 +30,7 @@ import { initHistograms, newHistogram, encode, clampUs } from '../metrics/histog
 import { ERROR_KINDS, type ErrorKind } from '../result.ts';
 import type { FromWorker, ToWorker, WireRequest, WireStage, WireStats, WireWindow, WorkerTask } from './messages.ts';
 import { arrivalsBefore, arrivalTime } from './schedule.ts';
+import { H1Connection, encodeRequest } from './http1.ts';
 
 const KIND_INDEX: Record<ErrorKind, number> = Object.fromEntries(ERROR_KINDS.map((k, i) => [k, i])) as Record<ErrorKind, number>;
 const HTTP_4XX = KIND_INDEX.http_4xx;
@@ -61,12 +74,48 @@ class Recorder {
   }
 }
 
+type DispatchOpts = { path: string; method: string; headers: Record<string, string>; body: string | null; headersTimeout: number; bodyTimeout: number; blocking: boolean };
+
 /** Resolved request template (static, or a function evaluated per request). */
 interface Template {
   rec: Recorder;
   wire: WireRequest;
   fn?: (ctx: { seq: number; worker: number }) => { method?: string; path?: string; headers?: Record<string, string>; body?: unknown; json?: unknown };
-  dispatchOpts: { path: string; method: string; headers: Record<string, string>; body: string | null; headersTimeout: number; bodyTimeout: number; blocking: boolean };
+  dispatchOpts: DispatchOpts;
+  /** The request encoded once, for the http1 fast path (static requests only). */
+  bytes: Buffer | undefined;
+  /** Only assertions on the body need its bytes; every other body is consumed and dropped. */
+  keepBody: boolean;
+}
+
+/** Arrival times waiting for a connection slot in a closed-model stage whose concurrency exceeds the slots (FIFO ring). */
+class WaitingRing {
+  buf: Float64Array;
+  head = 0;
+  size = 0;
+  constructor(capacity: number) {
+    this.buf = new Float64Array(Math.max(1, capacity));
+  }
+  push(t: number): void {
+    if (this.size === this.buf.length) {
+      const next = new Float64Array(this.buf.length * 2);
+      for (let i = 0; i < this.size; i++) next[i] = this.buf[(this.head + i) % this.buf.length];
+      this.buf = next;
+      this.head = 0;
+    }
+    this.buf[(this.head + this.size) % this.buf.length] = t;
+    this.size++;
+  }
+  shift(): number {
+    const t = this.buf[this.head];
+    this.head = (this.head + 1) % this.buf.length;
+    this.size--;
+    return t;
+  }
+  clear(): void {
+    this.head = 0;
+    this.size = 0;
+  }
 }
 
 export default async function loadWorker(task: WorkerTask): Promise<string> {
@@ -96,23 +145,46 @@ class LoadWorker {
   readonly task: WorkerTask;
   readonly send: (m: FromWorker) => void;
   onDone: () => void = () => {};
-  pool!: Pool;
   templates: Template[] = [];
   recorders: Recorder[] = [];
   /** Smooth weighted round-robin state (nginx's algorithm): exact proportions, no randomness. */
   wrrCurrent: number[] = [];
   wrrTotal = 0;
-  maxInFlight: number;
+  // Connection slots: slot s is one pipelining place on connection s % connections; connections open on first use.
+  /** The fast path (plain http): our own HTTP/1.1 connections; otherwise undici Clients. */
+  fast: boolean;
+  conns: H1Connection[] = [];
+  clients: Client[] = [];
+  target: URL;
+  /** Each client's current socket (from our connector), to batch pipelined writes. */
+  sockets: (Socket | undefined)[] = [];
+  /** Sockets corked during this turn of the event loop; uncorked together on the next tick. */
+  corked: Socket[] = [];
+  batchWrites: boolean;
+  connector: ReturnType<typeof buildConnector>;
+  maxSlots: number;
+  /** Slots handed out so far (slots ≥ this have never been used). */
+  openedSlots = 0;
+  /** Free slots, used as a stack: the most recently freed connection is reused first, so low rates keep few connections warm. */
+  freeSlots: number[] = [];
+  /** The request on each slot, for the timeout sweep. */
+  slotRequest: (Handler | undefined)[] = [];
+  sweepTimer: NodeJS.Timeout | undefined;
   inFlight = 0;
   seq = 0;
+  /** True while sendOne runs: a request that fails at once must not resend from inside it (closed model). */
+  inSend = false;
   // Stage state, in local performance.now() ms.
   stage: WireStage | undefined;
   stageStart = 0;
   stageEnd = 0;
+  open = true;
   /** Arrival phase offset in [0,1): spreads workers' arrivals evenly between each other's. */
   phase: number;
   nextIdx = 0;
   totalArrivals = 0;
+  /** Closed model: users ready to send while every slot is busy. */
+  waiting = new WaitingRing(64);
   stageActive = false;
   stopping = false;
   pumpTimer: NodeJS.Timeout | undefined;
@@ -130,20 +202,16 @@ class LoadWorker {
   constructor(task: WorkerTask, send: (m: FromWorker) => void) {
     this.task = task;
     this.send = send;
-    this.maxInFlight = Math.max(1, task.connections * task.pipelining);
+    this.maxSlots = Math.max(1, task.connections * task.pipelining);
     this.phase = task.workers > 1 ? task.workerIndex / task.workers : 0;
+    this.batchWrites = task.pipelining > 1;
+    this.connector = buildConnector({ timeout: Math.min(task.timeoutMs, 10_000) });
+    this.target = new URL(task.target);
+    this.fast = this.target.protocol === 'http:' && process.env.FAULTLINE_HTTP_CLIENT !== 'undici';
   }
 
   async init(): Promise<void> {
     const t = this.task;
-    this.pool = new Pool(t.target, {
-      connections: t.connections,
-      pipelining: t.pipelining,
-      headersTimeout: t.timeoutMs,
-      bodyTimeout: t.timeoutMs,
-      connect: { timeout: Math.min(t.timeoutMs, 10_000) },
-      keepAliveTimeout: 60_000,
-    });
     let mod: { default?: { requests?: unknown[] }; requests?: unknown[] } | undefined;
     if (t.requests.some((r) => r.fnIndex !== undefined) && t.scenarioFile) {
       const { loadModule } = await import('../config/loadModule.ts');
@@ -160,14 +228,18 @@ class LoadWorker {
       const tpl: Template = {
         rec,
         wire: r,
+        bytes: undefined,
+        keepBody: r.bodyIncludes !== undefined,
         dispatchOpts: {
           path: r.path,
           method: r.method,
           headers: r.headers,
           body: r.body ?? null,
-          headersTimeout: t.timeoutMs,
-          bodyTimeout: t.timeoutMs,
-          blocking: r.method !== 'HEAD',
+          headersTimeout: 0,
+          bodyTimeout: 0,
+          // undici's default (true except for HEAD) sends nothing more on a connection until the previous
+          // response's headers arrived, which turns pipelining off.
+          blocking: t.pipelining > 1 ? false : r.method !== 'HEAD',
         },
       };
       if (r.fnIndex !== undefined) {
@@ -176,11 +248,16 @@ class LoadWorker {
         const fn = typeof entry === 'function' ? entry : (entry as { request?: unknown } | undefined)?.request;
         if (typeof fn !== 'function') throw new Error(`requests[${r.fnIndex}] is not a function in ${t.scenarioFile}`);
         tpl.fn = fn as Template['fn'];
+      } else if (this.fast) {
+        tpl.bytes = encodeRequest(this.target.host, r.method, r.path, r.headers, r.body ?? null);
       }
       this.templates.push(tpl);
       this.wrrCurrent.push(0);
       this.wrrTotal += r.weight;
     }
+    // A timed-out request is found within a twentieth of the timeout (at most 100 ms late).
+    const sweepMs = Math.max(5, Math.min(100, Math.floor(t.timeoutMs / 20)));
+    this.sweepTimer = setInterval(this.sweep, sweepMs);
     this.lag.enable();
     this.elu = performance.eventLoopUtilization();
     this.winStart = performance.timeOrigin + performance.now();
@@ -206,6 +283,7 @@ class LoadWorker {
       if (this.pumpTimer) clearTimeout(this.pumpTimer);
       this.pumpTimer = undefined;
       this.stage = s;
+      this.open = s.model === 'open';
       // Windows begin with the stage (completions during a gap between stages count in its first window).
       this.winStart = s.startAt;
       this.stageStart = localStart;
@@ -213,13 +291,15 @@ class LoadWorker {
       this.nextIdx = 0;
       this.winSeq = 0;
       this.winOfferedBase = 0;
+      this.waiting.clear();
       this.stageActive = true;
-      if (s.model === 'open') {
+      if (this.open) {
         this.totalArrivals = arrivalsBefore(s.durationMs, s.rateFrom, s.rateTo, s.durationMs, this.phase);
         this.pump();
       } else {
         this.totalArrivals = Infinity;
-        for (let i = 0; i < s.concurrency; i++) this.sendOne(performance.now());
+        const now = performance.now();
+        for (let i = 0; i < s.concurrency; i++) this.sendClosed(now);
       }
       this.armFlush();
     };
@@ -233,20 +313,82 @@ class LoadWorker {
     this.pumpTimer = undefined;
     this.pumpScheduled = false;
     const s = this.stage;
-    if (!s || !this.stageActive || s.model !== 'open') return;
+    if (!s || !this.stageActive || !this.open) return;
     const now = performance.now();
     const elapsed = Math.min(now - this.stageStart, s.durationMs);
     const due = arrivalsBefore(elapsed, s.rateFrom, s.rateTo, s.durationMs, this.phase);
-    while (this.nextIdx < due && this.inFlight < this.maxInFlight) {
+    while (this.nextIdx < due) {
+      const slot = this.acquire();
+      if (slot < 0) return; // backlog: a completion will call pump()
       const intended = this.stageStart + arrivalTime(this.nextIdx, s.rateFrom, s.rateTo, s.durationMs, this.phase);
       this.nextIdx++;
-      this.sendOne(intended);
+      this.sendOne(slot, intended, now);
     }
-    if (this.nextIdx < due) return; // backlog: a completion will call pump()
     if (this.nextIdx >= this.totalArrivals) return; // stage schedule exhausted
     const nextAt = this.stageStart + arrivalTime(this.nextIdx, s.rateFrom, s.rateTo, s.durationMs, this.phase);
     // Timers have ~1 ms granularity; never busy-spin (the target may share this core).
     this.pumpTimer = setTimeout(this.pump, Math.max(1, nextAt - performance.now()));
+  };
+
+  /** Closed model: a user is ready to send at `now`; it waits for a slot if none is free. */
+  sendClosed(now: number): void {
+    const slot = this.acquire();
+    if (slot < 0) this.waiting.push(now);
+    else this.sendOne(slot, now, now);
+  }
+
+  // ---- connection slots ----
+
+  /** A free slot, opening a connection if one is still unopened; -1 when every slot is busy. */
+  acquire(): number {
+    const free = this.freeSlots;
+    if (free.length > 0) return free.pop()!;
+    if (this.openedSlots >= this.maxSlots) return -1;
+    const slot = this.openedSlots++;
+    if (slot < this.task.connections) {
+      if (this.fast) {
+        const port = Number(this.target.port) || 80;
+        this.conns.push(new H1Connection({ host: this.target.hostname.replace(/^\[|\]$/g, ''), port, pipelining: this.task.pipelining, connectTimeoutMs: Math.min(this.task.timeoutMs, 10_000) }));
+      } else this.clients.push(this.newClient(slot));
+    }
+    this.slotRequest.push(undefined);
+    return slot;
+  }
+
+  newClient(index: number): Client {
+    const base = this.connector;
+    const connect: typeof base = (opts, cb) =>
+      base(opts, (...args) => {
+        this.sockets[index] = (args[1] as Socket | null) ?? undefined;
+        cb(...args);
+      });
+    return new Client(this.task.target, {
+      pipelining: this.task.pipelining,
+      // No undici timers: the sweep enforces the request timeout (see sweep()).
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      connect,
+      keepAliveTimeout: 60_000,
+    });
+  }
+
+  uncorkAll = (): void => {
+    const list = this.corked;
+    for (let i = 0; i < list.length; i++) list[i].uncork();
+    list.length = 0;
+  };
+
+  /** Request timeouts: one pass over the busy slots instead of a timer per request. */
+  sweep = (): void => {
+    if (this.inFlight === 0) return;
+    const now = performance.now();
+    const limit = this.task.timeoutMs;
+    const reqs = this.slotRequest;
+    for (let i = 0; i < reqs.length; i++) {
+      const h = reqs[i];
+      // A request not yet written is still connecting: the connect timeout covers it.
+      if (h !== undefined && h.controller !== undefined && now - h.sentAt >= limit) h.timeout();
+    }
   };
 
   // ---- sending (send) ----
@@ -263,43 +405,86 @@ class LoadWorker {
     return tpls[best];
   }
 
-  sendOne(intended: number): void {
+  sendOne(slot: number, intended: number, now: number): void {
+    this.inSend = true;
     const tpl = this.pickTemplate();
-    const now = performance.now();
-    const slipUs = (now - intended) * 1000;
-    this.slip.recordValue(clampUs(slipUs));
+    // In a closed model intended is the send time by definition: no slip to record.
+    if (this.open) this.slip.recordValue(clampUs((now - intended) * 1000));
     this.inFlight++;
     this.sentInWindow++;
-    const h = new Handler(this, tpl, intended, now);
-    let opts = tpl.dispatchOpts;
+    const h = new Handler(this, tpl, slot, this.stage?.index ?? -1, intended, now);
+    this.slotRequest[slot] = h;
+    let opts: DispatchOpts | undefined = tpl.dispatchOpts;
+    let bytes = tpl.bytes;
     if (tpl.fn) {
       try {
         opts = resolveFn(tpl, this.seq++, this.task.workerIndex);
+        if (this.fast) bytes = encodeRequest(this.target.host, opts.method, opts.path, opts.headers, opts.body);
       } catch (e) {
+        opts = undefined;
         h.fail('other', `request function threw: ${(e as Error).message}`);
-        return;
       }
     }
-    try {
-      this.pool.dispatch(opts, h);
-    } catch (e) {
-      h.fail('other', (e as Error).message);
+    if (opts && this.fast) {
+      h.head = opts.method === 'HEAD';
+      this.conns[slot % this.task.connections].send(h, bytes!);
+    } else if (opts) {
+      const ci = slot % this.task.connections;
+      if (this.batchWrites) {
+        // Hold this connection's writes until the next tick: every request it gets meanwhile leaves in one writev.
+        const sock = this.sockets[ci];
+        if (sock !== undefined && sock.writableCorked === 0 && !sock.destroyed) {
+          sock.cork();
+          if (this.corked.push(sock) === 1) process.nextTick(this.uncorkAll);
+        }
+      }
+      try {
+        this.clients[ci].dispatch(opts, h);
+      } catch (e) {
+        h.fail('other', (e as Error).message);
+      }
     }
+    this.inSend = false;
   }
 
-  /** Called by a Handler when its request is over. */
-  completed(): void {
+  /** Closed model: sends for waiting users while slots are free. */
+  sendWaiting = (): void => {
+    while (this.waiting.size > 0 && this.stageActive && !this.open) {
+      const slot = this.acquire();
+      if (slot < 0) return;
+      this.sendOne(slot, this.waiting.shift(), performance.now());
+    }
+  };
+
+  /** Called by a Handler when its request is over, with the time it ended. */
+  completed(slot: number, stageIndex: number, now: number): void {
     this.inFlight--;
+    this.slotRequest[slot] = undefined;
     if (this.stopping) {
+      this.freeSlots.push(slot);
       if (this.inFlight === 0 && this.drainResolve) this.drainResolve();
       return;
     }
-    const s = this.stage;
-    if (!s || !this.stageActive) return;
-    if (s.model === 'closed') {
-      if (performance.now() < this.stageEnd) this.sendOne(performance.now());
+    if (!this.stageActive) {
+      this.freeSlots.push(slot);
       return;
     }
+    if (!this.open) {
+      const mine = stageIndex === this.stage!.index && now < this.stageEnd;
+      if (mine && this.waiting.size === 0 && !this.inSend) {
+        // The user whose request ended sends again at once (closed model): the hot path.
+        this.sendOne(slot, now, now);
+        return;
+      }
+      // A request left over from an earlier stage frees its slot for this stage's users; a user behind
+      // others waits its turn; a request that failed inside sendOne resends on the next turn of the loop.
+      this.freeSlots.push(slot);
+      if (mine) this.waiting.push(now);
+      if (this.inSend) setImmediate(this.sendWaiting);
+      else this.sendWaiting();
+      return;
+    }
+    this.freeSlots.push(slot);
     // A slot freed: send from the backlog right away, outside the undici callback.
     // (A pending timer means there is no backlog: the next arrival is in the future.)
     if (this.pumpTimer === undefined && !this.pumpScheduled) {
@@ -379,6 +564,7 @@ class LoadWorker {
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     this.stageActive = false;
+    this.waiting.clear();
     if (this.pumpTimer) clearTimeout(this.pumpTimer);
     if (this.flushTimer) clearTimeout(this.flushTimer);
     if (this.inFlight > 0) {
@@ -387,16 +573,18 @@ class LoadWorker {
         setTimeout(resolve, graceMs).unref();
       });
     }
+    clearInterval(this.sweepTimer);
     // Whatever completed since the last boundary goes into a final window.
     this.flush(performance.now(), true);
     this.lag.disable();
-    this.pool.destroy().catch(() => {});
+    for (const c of this.clients) c.destroy().catch(() => {});
+    for (const c of this.conns) c.destroy();
     this.send({ type: 'done', workerIndex: this.task.workerIndex });
     this.onDone();
   }
 }
 
-function resolveFn(tpl: Template, seq: number, worker: number): Template['dispatchOpts'] {
+function resolveFn(tpl: Template, seq: number, worker: number): DispatchOpts {
   const out = tpl.fn!({ seq, worker });
   const headers = { ...tpl.wire.headers, ...(out.headers ?? {}) };
   let body: string | null = tpl.dispatchOpts.body;
@@ -409,52 +597,75 @@ function resolveFn(tpl: Template, seq: number, worker: number): Template['dispat
   return { ...tpl.dispatchOpts, method: out.method ?? tpl.wire.method, path: out.path ?? tpl.wire.path, headers, body };
 }
 
-/** undici dispatch handler for one request: classifies the outcome and records it. */
+/** Raised into undici when the sweep finds a request past its timeout. */
+class RequestTimeoutError extends Error {}
+
+/** The handler of one request (for undici's dispatch or an H1Connection): classifies the outcome and records it. */
 class Handler {
   readonly w: LoadWorker;
   readonly tpl: Template;
+  readonly slot: number;
+  readonly stageIndex: number;
   readonly intended: number;
   readonly sentAt: number;
+  /** Set once the request is written to a connection (onRequestStart): what can cancel it. */
+  controller: { abort(reason: Error): void } | H1Connection | undefined = undefined;
   status = 0;
   body = '';
   done = false;
-  constructor(w: LoadWorker, tpl: Template, intended: number, sentAt: number) {
+  head = false;
+  retried = false;
+  readonly wantsBody: boolean;
+  constructor(w: LoadWorker, tpl: Template, slot: number, stageIndex: number, intended: number, sentAt: number) {
     this.w = w;
     this.tpl = tpl;
+    this.slot = slot;
+    this.stageIndex = stageIndex;
     this.intended = intended;
     this.sentAt = sentAt;
+    this.wantsBody = tpl.keepBody;
   }
-  onRequestStart(): void {}
+  onRequestStart(controller: { abort(reason: Error): void } | H1Connection): void {
+    this.controller = controller;
+  }
   onResponseStart(_c: unknown, statusCode: number): void {
     this.status = statusCode;
   }
   onResponseData(_c: unknown, chunk: Buffer): void {
     // Bodies are consumed (and dropped) unless an assertion needs them.
-    if (this.tpl.wire.bodyIncludes !== undefined && this.body.length < 1 << 20) this.body += chunk.toString();
+    if (this.tpl.keepBody && this.body.length < 1 << 20) this.body += chunk.toString();
   }
   onResponseEnd(): void {
     if (this.done) return;
     const st = this.status;
     if (st < 100) return this.fail('other', 'no response status');
-    const expect = this.tpl.wire.expectStatus;
-    let kind: ErrorKind | undefined;
-    if (expect ? !expect.includes(st) : st >= 400) {
-      kind = st >= 500 ? 'http_5xx' : st >= 400 && !expect ? 'http_4xx' : 'unexpected_status';
+    const wire = this.tpl.wire;
+    const expect = wire.expectStatus;
+    if (expect === undefined ? st < 400 : expect.includes(st)) {
+      if (!this.tpl.keepBody || this.body.includes(wire.bodyIncludes!)) return this.record(undefined, '');
+      return this.record('mismatch', `body did not include ${JSON.stringify(wire.bodyIncludes)}`);
     }
-    if (kind === undefined && this.tpl.wire.bodyIncludes !== undefined && !this.body.includes(this.tpl.wire.bodyIncludes)) {
-      kind = 'mismatch';
-    }
-    if (kind === undefined) this.record(undefined, '');
-    else this.record(kind, kind === 'mismatch' ? `body did not include ${JSON.stringify(this.tpl.wire.bodyIncludes)}` : `HTTP ${st} from ${this.tpl.wire.method} ${this.tpl.wire.path}`);
+    const kind: ErrorKind = st >= 500 ? 'http_5xx' : st >= 400 && !expect ? 'http_4xx' : 'unexpected_status';
+    this.record(kind, `HTTP ${st} from ${wire.method} ${wire.path}`);
   }
   onResponseError(_c: unknown, err: Error & { code?: string; cause?: { code?: string } }): void {
     if (this.done) return;
     if (this.w.stopping && (err.name === 'ClientDestroyedError' || err.name === 'AbortError')) {
       this.done = true;
-      this.w.completed();
+      this.w.completed(this.slot, this.stageIndex, performance.now());
       return;
     }
-    this.fail(classify(err), `${err.code ?? err.name}: ${err.message}`);
+    if (err instanceof RequestTimeoutError) this.fail('timeout', err.message);
+    else this.fail(classify(err), `${err.code ?? err.name}: ${err.message}`);
+  }
+  /** The sweep found this request past its timeout: abort it in undici (which closes its connection and calls onResponseError). */
+  timeout(): void {
+    if (this.done) return;
+    const err = new RequestTimeoutError(`no complete response within ${this.w.task.timeoutMs} ms (${this.tpl.wire.method} ${this.tpl.wire.path})`);
+    const c = this.controller;
+    if (c instanceof H1Connection) c.cancel(this, err);
+    else c?.abort(err);
+    if (!this.done) this.fail('timeout', err.message);
   }
   fail(kind: ErrorKind, message: string): void {
     if (this.done) return;
@@ -475,7 +686,7 @@ class Handler {
       if (i !== HTTP_4XX || this.w.task.errors4xx) rec.errors++;
       if (rec.examples[i] === undefined) rec.examples[i] = message.slice(0, 300);
     }
-    this.w.completed();
+    this.w.completed(this.slot, this.stageIndex, now);
   }
 }
 
