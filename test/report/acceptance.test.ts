@@ -1,7 +1,7 @@
 /**
  * Acceptance on real sockets: a run with a known injected latency fault on a
  * dependency that only one request name touches. `/slow` calls the dependency
- * through faultline's proxy; `/fast` answers from memory. The fault adds 300 ms
+ * through faultline's proxy; `/fast` answers from memory. The fault adds 600 ms
  * from 3 s to 6 s into the run. Everything below reads what that one CLI run
  * printed and wrote.
  */
@@ -37,9 +37,11 @@ beforeAll(async () => {
     ],
     load: { profile: 'constant', rate: 100, duration: '10s' },
     baseline: false,
-    hypothesis: ['p99 < 100ms'],
+    // Well above what a busy 2-core box adds by itself (its event loop can lag ~0.3 s
+    // when every core is taken), well below the fault's 600 ms.
+    hypothesis: ['p99 < 400ms'],
     proxies: { dep: { listen: `127.0.0.1:${proxyPort}`, upstream: `127.0.0.1:${sys.depPort}` } },
-    faults: [{ name: 'dep latency', kind: 'latency', target: 'dep', latency: '300ms', at: '3s', duration: '3s' }],
+    faults: [{ name: 'dep latency', kind: 'latency', target: 'dep', latency: '600ms', at: '3s', duration: '3s' }],
     engine: { workers: 1 },
   };
   await writeFile(files('scenario.json'), JSON.stringify(scenario));
@@ -83,10 +85,10 @@ describe('a run with a known latency fault', () => {
     }
     const f = result.faults![0];
     expect(f.held).toBe(false);
-    expect(f.impact).toMatchObject({ clause: 'p99 < 100ms', sustained: true });
-    expect(f.impact!.worst).toBeGreaterThan(250);
-    expect(f.metrics.during!.p99).toBeGreaterThan(250);
-    expect(f.metrics.before!.p99).toBeLessThan(100);
+    expect(f.impact).toMatchObject({ clause: 'p99 < 400ms', sustained: true });
+    expect(f.impact!.worst).toBeGreaterThan(500);
+    expect(f.metrics.during!.p99).toBeGreaterThan(500);
+    expect(f.metrics.before!.p99).toBeLessThan(400);
     // No breaking point: the only breach came with the fault.
     expect(result.breakingPoint).toBeNull();
   });
@@ -95,17 +97,17 @@ describe('a run with a known latency fault', () => {
     const r = result.faults![0].blastRadius;
     expect(r.affected).toEqual(['slow']);
     expect(r.unaffected).toEqual(['fast']);
-    expect(result.faults![0].byName.fast.during!.p99).toBeLessThan(100);
-    expect(result.faults![0].byName.slow.during!.p50).toBeGreaterThan(250);
+    expect(result.faults![0].byName.fast.during!.p99).toBeLessThan(400);
+    expect(result.faults![0].byName.slow.during!.p50).toBeGreaterThan(500);
   });
 
   it('reports time to recovery', () => {
     const f = result.faults![0];
     expect(f.recovery).toBe('recovered');
     expect(f.timeToRecoveryMs).toBeDefined();
-    // Delayed requests drain within 300 ms of the end: recovery within two windows.
+    // Delayed requests drain within 600 ms of the end: recovery within two windows.
     expect(f.timeToRecoveryMs!).toBeLessThanOrEqual(2 * result.timeline.tickMs);
-    expect(f.metrics.after!.p99).toBeLessThan(100);
+    expect(f.metrics.after!.p99).toBeLessThan(400);
   });
 
   it('the JSON validates against schema/result.schema.json', () => {
@@ -128,7 +130,8 @@ describe('the terminal report (structure, not numbers)', () => {
 
   it('puts the verdict first, then stages, faults, breaches, files and the exit code', () => {
     const header = at(/^faultline \S+ — two routes, one slow dependency → http:\/\/127\.0\.0\.1:\d+$/);
-    const verdict = at(/^Hypothesis /);
+    // The verdict: a sentence about the hypothesis (or, on a box too busy to keep the schedule, about the generator).
+    const verdict = at(/^(Hypothesis |The generator ran out first)/);
     const faultLine = at(/^Faults: 1 of 1 broke the hypothesis: dep latency\.$/);
     const stages = at(/^#\s+stage\s+offered\/s\s+achieved\/s\s+requests\s+errors\s+p50\s+p90\s+p99\s+p99\.9\s+max\s+svc p99$/);
     const faults = at(/^Faults$/);
@@ -147,12 +150,12 @@ describe('the terminal report (structure, not numbers)', () => {
   it('the fault row says what broke, how fast, and which request names', () => {
     const row = lines().find((l) => l.startsWith('dep latency (latency → dep)'))!;
     expect(row).toMatch(/100 req\/s/);
-    expect(row).toMatch(/p99 \S+ → \S+ ≥ 100ms/);
+    expect(row).toMatch(/p99 \S+ → \S+ ≥ 400ms/);
     expect(row).toMatch(/\s\d+\.\d\ds\s/); // time to impact and recovery in seconds
     expect(row).toMatch(/\sNO\s/);
     expect(row).toMatch(/slow ✗ fast ✓$/);
     const breach = lines()[lines().findIndex((l) => l === 'Breaches') + 2];
-    expect(breach).toMatch(/^p99 < 100ms\s.*fault: dep latency$/);
+    expect(breach).toMatch(/^p99 < 400ms\s.*fault: dep latency$/);
   });
 });
 
@@ -161,11 +164,11 @@ describe('files', () => {
     const doc = parseXml(await readFile(files('r.xml'), 'utf8'));
     expect(doc.name).toBe('testsuites');
     const cases = findAll(doc, 'testcase');
-    expect(cases.map((c) => c.attrs.name)).toEqual(['p99 < 100ms', 'hypothesis held during dep latency']);
+    expect(cases.map((c) => c.attrs.name)).toEqual(['p99 < 400ms', 'hypothesis held during dep latency']);
     const [clause, fault] = cases;
     expect(findAll(clause, 'failure')).toHaveLength(0);
     const failure = findAll(fault, 'failure')[0];
-    expect(failure.attrs.message).toMatch(/^broke under dep latency \(latency\) at 100 req\/s: p99 \S+ → \S+ ≥ 100ms/);
+    expect(failure.attrs.message).toMatch(/^broke under dep latency \(latency\) at 100 req\/s: p99 \S+ → \S+ ≥ 400ms/);
     expect(failure.attrs.message).toMatch(/time to impact \d+\.\d+s/);
     expect(failure.attrs.message).toMatch(/affected: slow/);
     expect(findAll(doc, 'testsuite')[0].attrs).toMatchObject({ tests: '2', failures: '1', errors: '0' });
@@ -186,8 +189,8 @@ describe('files', () => {
     expect(seen.filter((s) => s.tag === 'slow').map((s) => s.count)).toEqual(W.map((w) => w.byName.slow?.requests ?? 0));
     // Absolute times survive the round trip (base time + offset), to the millisecond.
     overall.forEach((s, i) => expect(Math.abs(s.start - W[i].start)).toBeLessThan(1.5));
-    // Values are microseconds: a window under the fault held ~300 ms latencies.
-    expect(Math.max(...overall.map((s) => s.max))).toBeGreaterThan(250_000);
+    // Values are microseconds: a window under the fault held ~600 ms latencies.
+    expect(Math.max(...overall.map((s) => s.max))).toBeGreaterThan(500_000);
   });
 
   it('HTML: one self-contained file with the charts’ data, the tables, and no external resource', async () => {
@@ -244,12 +247,16 @@ describe('`faultline compare`', () => {
   });
 
   it('exits 1 on a constructed regression, and names it', async () => {
-    const worse = structuredClone(result);
+    // Both as if the generator kept up (a busy box may flag it, and compare then says n/a).
+    const base = structuredClone(result);
+    for (const st of base.stages) st.generatorLimited = false;
+    await writeFile(files('base.json'), JSON.stringify(base));
+    const worse = structuredClone(base);
     worse.stages[0].latency.p99 *= 3;
     worse.faults![0].recovery = 'not-recovered';
     delete worse.faults![0].timeToRecoveryMs;
     await writeFile(files('worse.json'), JSON.stringify(worse));
-    const r = await cli(['compare', files('r.json'), files('worse.json')]);
+    const r = await cli(['compare', files('base.json'), files('worse.json')]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/2 regressions: /);
     expect(r.stdout).toMatch(/p99 at 100 req\/s.*REGRESSION/);
@@ -257,7 +264,7 @@ describe('`faultline compare`', () => {
   });
 
   it('a capacity drop beyond --max-capacity-drop is a regression; within it is not', async () => {
-    const bp = (crossing: number) => ({ clause: 'p99 < 100ms', threshold: 100, value: 150, crossing, firstFailing: { rate: crossing, stage: 0, window: 5, value: 150, elapsedMs: 5000 } });
+    const bp = (crossing: number) => ({ clause: 'p99 < 400ms', threshold: 100, value: 150, crossing, firstFailing: { rate: crossing, stage: 0, window: 5, value: 150, elapsedMs: 5000 } });
     const base = { ...structuredClone(result), breakingPoint: bp(1000) };
     const next = { ...structuredClone(result), breakingPoint: bp(850) };
     await writeFile(files('cap-base.json'), JSON.stringify(base));

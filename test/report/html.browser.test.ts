@@ -136,8 +136,13 @@ describe('the HTML report in Chromium', () => {
     expect(data.stages).toHaveLength(4);
     expect(data.latencyThresholds).toEqual([{ label: 'p99 < 100ms', value: 100 }]);
     expect(data.errorThresholds).toEqual([{ label: 'errors < 1%', value: 1 }]);
-    expect(result.breakingPoint, 'the run was built to break by load in its last step').toBeTruthy();
-    expect(data.breakingPoint.label).toMatch(/^breaking point [\d,]+ req\/s$/);
+    // The run is built to break by load in its last step; a box too busy to keep the
+    // schedule makes it "the generator ran out first" instead, and then nothing is marked.
+    if (result.breakingPoint) expect(data.breakingPoint.label).toMatch(/^breaking point [\d,]+ req\/s$/);
+    else {
+      expect(result.generatorLimit, 'no breaking point and no generator limit: the run did not break as built').toBeTruthy();
+      expect(data.breakingPoint).toBeNull();
+    }
     // The spectrum: one line per stage, x = 1/(1−p) rising.
     expect(data.spectrum.series).toHaveLength(4);
     expect(data.spectrum.x.every((v: number, i: number, a: number[]) => i === 0 || v > a[i - 1])).toBe(true);
