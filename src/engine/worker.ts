@@ -186,6 +186,8 @@ class LoadWorker {
   /** Closed model: users ready to send while every slot is busy. */
   waiting = new WaitingRing(64);
   stageActive = false;
+  /** Set while the stage's final boundary sends what is left of its schedule. */
+  ending = false;
   stopping = false;
   pumpTimer: NodeJS.Timeout | undefined;
   pumpScheduled = false;
@@ -315,7 +317,7 @@ class LoadWorker {
     const s = this.stage;
     if (!s || !this.stageActive || !this.open) return;
     const now = performance.now();
-    const elapsed = Math.min(now - this.stageStart, s.durationMs);
+    const elapsed = this.ending ? s.durationMs : Math.min(now - this.stageStart, s.durationMs);
     const due = arrivalsBefore(elapsed, s.rateFrom, s.rateTo, s.durationMs, this.phase);
     while (this.nextIdx < due) {
       const slot = this.acquire();
@@ -510,6 +512,13 @@ class LoadWorker {
     if (!s) return;
     const atEnd = boundary >= this.stageEnd - 0.001;
     if (atEnd) {
+      // Arrivals due in the stage's last millisecond may still wait on the pump's timer (which, like this one,
+      // has whole-millisecond resolution): send every arrival of the stage that has a free slot now.
+      if (this.open && this.stageActive) {
+        this.ending = true;
+        this.pump();
+        this.ending = false;
+      }
       this.stageActive = false;
       if (this.pumpTimer) clearTimeout(this.pumpTimer);
       this.pumpTimer = undefined;
