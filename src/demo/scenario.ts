@@ -69,6 +69,8 @@ export function demoScenario(mode: ShopMode, ports: DemoPorts, scale = 1): Scena
         args: [PAYMENT_SCRIPT],
         ports: [ports.payment],
         env: { PAYMENT_SLOTS: DEMO.paymentSlots, PAYMENT_SERVICE_MS: DEMO.paymentServiceMs },
+        // Both servers stop at once on SIGTERM; a short grace keeps the demo's exit prompt.
+        stopGrace: '1s',
       },
       shop: {
         command: process.execPath,
@@ -81,6 +83,7 @@ export function demoScenario(mode: ShopMode, ports: DemoPorts, scale = 1): Scena
           PAYMENT_CONNECTIONS: DEMO.paymentConnections,
           PAYMENT_TIMEOUT_MS: DEMO.paymentTimeoutMs,
         },
+        stopGrace: '1s',
       },
     },
     proxies: { payment: { listen: `127.0.0.1:${ports.proxy}`, upstream: `127.0.0.1:${ports.payment}`, mode: 'tcp' } },

@@ -43,7 +43,7 @@ const timeoutMs = envNumber('PAYMENT_TIMEOUT_MS', 200);
 // the resilient one sets a deadline per call.
 const pools = urls.map((u) => new Pool(u, { connections, headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 30_000 }));
 let turn = 0;
-const nextPool = () => pools[turn++ % pools.length];
+const nextTurn = () => turn++ % pools.length;
 
 const products = JSON.stringify(
   Array.from({ length: 24 }, (_, i) => ({ sku: i + 1, name: `product ${i + 1}`, price: 5 + ((i * 7) % 40), stock: 100 - ((i * 13) % 60) })),
@@ -60,10 +60,12 @@ const refused = (e: unknown) => (e as { code?: string } | undefined)?.code === '
 
 async function payWithDeadline(body: string): Promise<'paid' | 'queued'> {
   const signal = AbortSignal.timeout(timeoutMs);
+  const first = nextTurn();
   let last: unknown;
+  // Each replica at most once, starting from this call's turn.
   for (let i = 0; i < pools.length; i++) {
     try {
-      await pay(nextPool(), body, signal);
+      await pay(pools[(first + i) % pools.length], body, signal);
       return 'paid';
     } catch (e) {
       last = e;
@@ -87,13 +89,25 @@ const breaker = new CircuitBreaker(payWithDeadline, {
 });
 breaker.fallback(() => 'queued' as const);
 
+// Why checkouts fell back, summed per second into the shop's log (.faultline/logs/shop-0.log under faultline).
+const fallbacks = new Map<string, number>();
+breaker.on('fallback', (_r: unknown, e: unknown) => {
+  const why = breaker.opened ? 'breaker open' : e instanceof Error ? (e.name === 'TimeoutError' ? 'deadline' : ((e as { code?: string }).code ?? e.message)) : 'rejected';
+  fallbacks.set(why, (fallbacks.get(why) ?? 0) + 1);
+});
+setInterval(() => {
+  if (!fallbacks.size) return;
+  process.stdout.write(`${new Date().toISOString()} checkouts queued: ${[...fallbacks].map(([k, n]) => `${k} ${n}`).join(', ')}\n`);
+  fallbacks.clear();
+}, 1000).unref();
+
 async function checkout(body: string): Promise<{ status: number; json: unknown }> {
   if (mode === 'resilient') {
     const r = await breaker.fire(body);
     return r === 'paid' ? { status: 200, json: { status: 'paid' } } : { status: 202, json: { status: 'payment queued' } };
   }
   try {
-    await pay(nextPool(), body);
+    await pay(pools[nextTurn()], body);
     return { status: 200, json: { status: 'paid' } };
   } catch (e) {
     return { status: 502, json: { status: 'payment failed', error: (e as Error).message } };
