@@ -322,7 +322,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
   else if (status.exitCode === EXIT.usage) status = { exitCode: EXIT.aborted, status: 'aborted', reason: status.reason };
   else if (baselineFailed) status = { exitCode: EXIT.aborted, status: 'aborted', reason: abortReason! };
   else if (abortReason) status = { exitCode: EXIT.aborted, status: 'aborted', reason: abortReason };
-  else status = gate(scenario, required, bp, breaches, judgedLevel());
+  else status = gate(scenario, required, bp, breaches, judgedLevel(), verdicts.some((v) => v.status === 'fail'));
   if (undoFailures.length) {
     status = { exitCode: status.exitCode === EXIT.held ? EXIT.internal : status.exitCode, status: status.exitCode === EXIT.held ? 'error' : status.status, reason: `${status.reason}; could not undo: ${undoFailures.map((f) => `${f.fault} (${f.error})`).join(', ')}` };
   }
@@ -358,12 +358,14 @@ function gate(
   bp: ReturnType<typeof findBreakingPoint>,
   breaches: ReturnType<typeof findBreaches>,
   judgedTo: number | undefined,
+  anyFailed: boolean,
 ): Result['outcome'] {
   const fmt = (r: number) => `${Math.round(r).toLocaleString('en-US')} req/s`;
   if (scenario.hypothesis.length === 0) return { exitCode: EXIT.held, status: 'held', reason: 'no hypothesis was given: measured only' };
   const b = bp.breakingPoint;
+  if (!b && !bp.generatorLimit && judgedTo === undefined && !anyFailed)
+    return { exitCode: EXIT.broke, status: 'broke', reason: `no window had enough requests to judge the hypothesis (minSamples ${scenario.minSamples})` };
   if (required === undefined) {
-    if (judgedTo === undefined) return { exitCode: EXIT.broke, status: 'broke', reason: `no window had enough requests to judge the hypothesis (minSamples ${scenario.minSamples})` };
     if (b) return { exitCode: EXIT.broke, status: 'broke', reason: `the hypothesis broke at ${fmt(b.firstFailing.rate)} (${b.clause})` };
     if (bp.generatorLimit) return { exitCode: EXIT.broke, status: 'broke', reason: `the generator ran out at ${fmt(bp.generatorLimit.rate)} before the hypothesis could be judged further` };
     const faultBreaches = breaches.filter((x) => x.sustained && x.attribution !== 'load');
@@ -372,7 +374,7 @@ function gate(
   if (b && b.firstFailing.rate <= required) return { exitCode: EXIT.broke, status: 'broke', reason: `the hypothesis broke at ${fmt(b.firstFailing.rate)}, below the required ${fmt(required)} (${b.clause})` };
   if (bp.generatorLimit && bp.generatorLimit.rate <= required) return { exitCode: EXIT.broke, status: 'broke', reason: `the generator ran out at ${fmt(bp.generatorLimit.rate)}, below the required ${fmt(required)}: the system was not shown to hold there` };
   const reached = judgedTo ?? 0;
-  if (reached + 1e-9 < required) return { exitCode: EXIT.broke, status: 'broke', reason: judgedTo === undefined ? `no window had enough requests to judge the hypothesis (minSamples ${scenario.minSamples})` : `the hypothesis was judged only up to ${fmt(reached)}, below the required ${fmt(required)}` };
+  if (reached + 1e-9 < required) return { exitCode: EXIT.broke, status: 'broke', reason: judgedTo === undefined ? `the hypothesis did not pass at any level (required ${fmt(required)})` : `the hypothesis was shown to hold only up to ${fmt(reached)}, below the required ${fmt(required)}` };
   return { exitCode: EXIT.held, status: 'held', reason: b ? `the hypothesis held up to the required ${fmt(required)}; it broke at ${fmt(b.firstFailing.rate)}` : `the hypothesis held up to ${fmt(reached)} (required ${fmt(required)})` };
 }
 
