@@ -10,3 +10,10 @@ export { normalize, loadScenarioFile, type Scenario } from './config/scenario.ts
 export { run, type RunOptions } from './coordinator.ts';
 export type { Result, Window, Timeline, TimelineEvent, StageResult } from './result.ts';
 export { EXIT, UsageError, AbortError } from './errors.ts';
+export { correlate } from './analysis/correlation.ts';
+export { publish, writeOutputs, reporters } from './report/index.ts';
+export { renderReport, verdictSentence } from './report/terminal.ts';
+export { compareResults, renderComparison } from './report/compare.ts';
+export { htmlReport } from './report/html.ts';
+export { junitXml } from './report/junit.ts';
+export { hdrLog } from './report/hdrlog.ts';
