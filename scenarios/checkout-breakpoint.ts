@@ -23,8 +23,8 @@ export default defineScenario({
   load: { profile: 'search', from: '0.5x', to: '5x', growth: 1.5, precision: '5%', probeDuration: '4s', warmup: '1s', budget: '80s' },
   hypothesis: ['p99 < 250ms', 'errors < 1%'],
   services: {
-    payment: { command: process.execPath, args: ['../src/demo/payment.ts'], ports: [4112], env: { PAYMENT_SLOTS: 8, PAYMENT_SERVICE_MS: 45 } },
-    shop: { command: process.execPath, args: ['../src/demo/shop.ts'], ports: [4110], env: { SHOP_MODE: mode, PAYMENT_URLS: 'http://127.0.0.1:4111' } },
+    payment: { command: process.execPath, args: ['../src/demo/payment.ts'], ports: [4112], ready: { url: 'http://127.0.0.1:{port}/health' }, env: { PAYMENT_SLOTS: 8, PAYMENT_SERVICE_MS: 45 } },
+    shop: { command: process.execPath, args: ['../src/demo/shop.ts'], ports: [4110], ready: { url: 'http://127.0.0.1:{port}/health' }, env: { SHOP_MODE: mode, PAYMENT_URLS: 'http://127.0.0.1:4111' } },
   },
   proxies: { payment: { listen: '127.0.0.1:4111', upstream: '127.0.0.1:4112' } },
 });

@@ -37,12 +37,14 @@ export default defineScenario({
       command: process.execPath,
       args: ['../src/demo/payment.ts'],
       ports: replicas, // one replica per port, each with PORT set
+      ready: { url: 'http://127.0.0.1:{port}/health' },
       env: { PAYMENT_SLOTS: 8, PAYMENT_SERVICE_MS: 45 },
     },
     shop: {
       command: process.execPath,
       args: ['../src/demo/shop.ts'],
       ports: [4140],
+      ready: { url: 'http://127.0.0.1:{port}/health' },
       env: { SHOP_MODE: mode, PAYMENT_URLS: replicas.map((p) => `http://127.0.0.1:${p}`).join(',') },
     },
   },

@@ -33,12 +33,15 @@ export default defineScenario({
       command: process.execPath,
       args: ['../src/demo/payment.ts'],
       ports: [4122],
+      // Ready when it answers over HTTP (not merely when something holds the port).
+      ready: { url: 'http://127.0.0.1:{port}/health' },
       env: { PAYMENT_SLOTS: 8, PAYMENT_SERVICE_MS: 45 },
     },
     shop: {
       command: process.execPath,
       args: ['../src/demo/shop.ts'],
       ports: [4120],
+      ready: { url: 'http://127.0.0.1:{port}/health' },
       env: { SHOP_MODE: mode, PAYMENT_URLS: 'http://127.0.0.1:4121' },
     },
   },
