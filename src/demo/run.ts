@@ -6,6 +6,7 @@
  * coordinator stops the services and closes the proxy on every exit path, and
  * the demo servers also leave by themselves if faultline is killed outright.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { normalize } from '../config/scenario.ts';
@@ -82,9 +83,12 @@ export async function runDemo(flags: DemoFlags, command = 'faultline demo'): Pro
     const json = join(STATE_DIR, `demo-${mode}.json`);
     if (runs.length) process.stderr.write('\n');
     process.stderr.write(err.bold(intro(mode, ports, scale)) + '\n');
-    const code = await runAndReport(scenario, { json, html: htmlPath(flags.html, mode, !!flags.compare), quiet: flags.quiet, color: flags.color }, command);
+    const html = htmlPath(flags.html, mode, !!flags.compare);
+    const code = await runAndReport(scenario, { json, html, quiet: flags.quiet, color: flags.color }, command);
     // Interrupted, or faultline itself failed: stop here, as `run` would.
     if (code !== EXIT.held && code !== EXIT.broke) return code;
+    // The full report lists the files it wrote; the quiet one does not.
+    if (flags.quiet && html && existsSync(html)) process.stdout.write(`HTML report: ${html}\n`);
     broke ||= code === EXIT.broke;
     runs.push({ mode, result: JSON.parse(await readFile(json, 'utf8')) as Result });
   }
