@@ -1,8 +1,9 @@
 /**
  * A slow payment provider under load — the story of `faultline demo`, as a
- * file to copy. Payment answers 800 ms ± 200 ms late for 6 s at the expected
- * peak. The shop runs naive by default (no timeout on the payment call, one
- * shared connection pool): watch GET /products go down with checkout.
+ * file to copy. Payment answers 800 ms ± 200 ms late for 4 s at the expected
+ * peak, with 6 s after it to recover. The shop runs naive by default (no
+ * timeout on the payment call, one shared connection pool): watch
+ * GET /products go down with checkout, and the time the shop takes to drain.
  *
  *   npx faultline run scenarios/payment-latency.ts
  *   SHOP_MODE=resilient npx faultline run scenarios/payment-latency.ts   # timeout + circuit breaker
@@ -25,7 +26,7 @@ export default defineScenario({
   ],
   baseline: { rate: '0.5x', duration: '4s' },
   // Two steps: clean windows at the peak first, then the fault at the same level.
-  load: { profile: 'steps', from: '1x', to: '1x', steps: 2, stepDuration: '8s' },
+  load: { profile: 'steps', from: '1x', to: '1x', steps: 2, stepDuration: '10s' },
   hypothesis: ['p99 < 250ms', 'errors < 1%', 'products.p99 < 100ms'],
   services: {
     payment: {
@@ -47,5 +48,5 @@ export default defineScenario({
   },
   // The shop calls payment through this proxy; the latency fault acts on it.
   proxies: { payment: { listen: '127.0.0.1:4121', upstream: '127.0.0.1:4122' } },
-  faults: [{ name: 'slow payment', kind: 'latency', target: 'payment', latency: '800ms', jitter: '200ms', atStage: 2, duration: '6s' }],
+  faults: [{ name: 'slow payment', kind: 'latency', target: 'payment', latency: '800ms', jitter: '200ms', atStage: 2, duration: '4s' }],
 });
