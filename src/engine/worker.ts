@@ -310,10 +310,20 @@ class LoadWorker {
     else begin();
   }
 
-  /** Sends every arrival that is due, as far as connection slots allow; then sleeps until the next one. */
+  /** The arrival timer fired. */
   pump = (): void => {
     this.pumpTimer = undefined;
+    this.sendDue();
+  };
+
+  /** A slot freed while arrivals wait for one (a microtask after the completions). */
+  pumpSoon = (): void => {
     this.pumpScheduled = false;
+    this.sendDue();
+  };
+
+  /** Sends every arrival that is due, as far as connection slots allow; then sleeps until the next one. */
+  sendDue(): void {
     const s = this.stage;
     if (!s || !this.stageActive || !this.open) return;
     const now = performance.now();
@@ -321,16 +331,17 @@ class LoadWorker {
     const due = arrivalsBefore(elapsed, s.rateFrom, s.rateTo, s.durationMs, this.phase);
     while (this.nextIdx < due) {
       const slot = this.acquire();
-      if (slot < 0) return; // backlog: a completion will call pump()
+      if (slot < 0) return; // backlog: a completion will send it
       const intended = this.stageStart + arrivalTime(this.nextIdx, s.rateFrom, s.rateTo, s.durationMs, this.phase);
       this.nextIdx++;
       this.sendOne(slot, intended, now);
     }
     if (this.nextIdx >= this.totalArrivals) return; // stage schedule exhausted
+    if (this.pumpTimer !== undefined) return; // already set for a later arrival
     const nextAt = this.stageStart + arrivalTime(this.nextIdx, s.rateFrom, s.rateTo, s.durationMs, this.phase);
     // Timers have ~1 ms granularity; never busy-spin (the target may share this core).
     this.pumpTimer = setTimeout(this.pump, Math.max(1, nextAt - performance.now()));
-  };
+  }
 
   /** Closed model: a user is ready to send at `now`; it waits for a slot if none is free. */
   sendClosed(now: number): void {
@@ -487,11 +498,12 @@ class LoadWorker {
       return;
     }
     this.freeSlots.push(slot);
-    // A slot freed: send from the backlog right away, outside the undici callback.
-    // (A pending timer means there is no backlog: the next arrival is in the future.)
+    // A slot freed: send from the backlog right away, outside the connection's callback. A pending timer means
+    // there is no backlog (the next arrival is in the future): sending each arrival the moment a completion
+    // lets it, instead of on the timer's whole milliseconds, cost about a quarter more CPU per request (bench/).
     if (this.pumpTimer === undefined && !this.pumpScheduled) {
       this.pumpScheduled = true;
-      queueMicrotask(this.pump);
+      queueMicrotask(this.pumpSoon);
     }
   }
 
@@ -516,7 +528,7 @@ class LoadWorker {
       // has whole-millisecond resolution): send every arrival of the stage that has a free slot now.
       if (this.open && this.stageActive) {
         this.ending = true;
-        this.pump();
+        this.sendDue();
         this.ending = false;
       }
       this.stageActive = false;
