@@ -14,7 +14,9 @@ if (maj < 22 || (maj === 22 && min < 19)) {
     console.error(`faultline: needs Node >= 22.19 (this is ${process.version}); run it through npm (npm start, npx faultline) or install Node 24`);
     process.exit(2);
   }
-  const child = spawn(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  // The pinned Node goes first on PATH too, so services a scenario starts with `command: node` get it.
+  const env = { ...process.env, PATH: `${dirname(pinned)}:${process.env.PATH ?? ''}` };
+  const child = spawn(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', env });
   // The child gets Ctrl-C from the terminal itself; forward signals sent to this pid only, and
   // stay alive until the child has undone its faults and exited.
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));

@@ -210,10 +210,12 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
       if (plan.kind === 'baseline' || profile.adaptive) {
         await waitStageEnd(idx);
         if (ac.signal.aborted) break;
-        prev = judgeStage(idx);
-        if (plan.kind === 'baseline' && scenario.hypothesis.length > 0 && (!prev.held || prev.insufficient)) {
+        const verdict = judgeStage(idx);
+        // The baseline is not the profile's stage: an adaptive profile starts from its own first level.
+        if (plan.kind !== 'baseline') prev = verdict;
+        if (plan.kind === 'baseline' && scenario.hypothesis.length > 0 && (!verdict.held || verdict.insufficient)) {
           baselineFailed = true;
-          abort(prev.insufficient ? 'the hypothesis could not be judged at baseline: too few requests per window (raise the baseline rate or lower minSamples)' : 'the hypothesis does not hold at baseline');
+          abort(verdict.insufficient ? 'the hypothesis could not be judged at baseline: too few requests per window (raise the baseline rate or lower minSamples)' : 'the hypothesis does not hold at baseline');
           break;
         }
         nextStart = now() + Math.max(50, plan.cooldownMs ?? 0);
@@ -311,11 +313,10 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
   const runEnd = now();
   meta.endedAt = new Date().toISOString();
   meta.durationMs = runEnd - runStart;
-  const allStageVerdicts = plans.map((_, i) => judgeStage(i));
   const stages: StageResult[] = plans.map((p, i) => stageResult(p, i, timeline.windows.filter((w) => w.stage === i), stageStarts[i], stageEnds[i]));
   const breaches = findBreaches(timeline, verdicts, scenario.hypothesis, scenario.sustain, plans, runEnd);
   const bp = findBreakingPoint(timeline, verdicts, scenario.hypothesis, scenario.sustain, plans, runStart, runEnd, scenario.expectedPeak);
-  const capacity = computeCapacity(stages, allStageVerdicts, bp.breakingPoint?.firstFailing.rate, scenario.expectedPeak);
+  const capacity = computeCapacity(stages, bp.breakingPoint?.lastPassing?.rate ?? (bp.breakingPoint ? undefined : bp.generatorLimit?.heldTo ?? judgedLevel()), scenario.expectedPeak);
   const required = opts.require ?? scenario.require ?? scenario.expectedPeak;
 
   if (fatal) status = { exitCode: EXIT.internal, status: 'error', reason: fatal.split('\n')[0] };
@@ -429,11 +430,12 @@ function stageResult(p: StagePlan, i: number, ws: Window[], start: number, end: 
   };
 }
 
-function computeCapacity(stages: StageResult[], verdicts: StageVerdict[], breakRate: number | undefined, expectedPeak?: number): Capacity {
-  const held = verdicts
-    .map((v, i) => ({ v, s: stages[i] }))
-    .filter((x) => x.s && x.v.held && !x.v.insufficient && !x.s.generatorLimited && (breakRate === undefined || x.s.offeredRate < breakRate));
-  const highestHeld = held.length ? Math.max(...held.map((x) => x.s.offeredRate)) : undefined;
+/**
+ * Capacity: the highest level that held is the breaking point's last passing level (or,
+ * with no breaking point, the highest level judged and passed): the same number the
+ * verdict names, with fault windows left out as the breaking point leaves them out.
+ */
+function computeCapacity(stages: StageResult[], highestHeld: number | undefined, expectedPeak?: number): Capacity {
   const cap: Capacity = { highestHeld, expectedPeak, headroom: highestHeld !== undefined && expectedPeak ? highestHeld / expectedPeak : undefined };
   const pts = stages.filter((s) => s.model === 'open' && !s.generatorLimited).map((s) => ({ offered: s.offeredRate, achieved: s.achievedRate }));
   const fit = fitUsl(pts);

@@ -11,6 +11,8 @@
  * - The breaking point is the lowest load level at which a clause broke and
  *   stayed broken (a sustained breach) with no fault active or just ended (the
  *   `sustain` windows after a fault are its own) and the generator not the limit.
+ *   Levels, not times, decide: a search probes up and down, and its breaking
+ *   point is its lowest failing probe.
  */
 import type { Timeline, Window } from '../result.ts';
 import type { WindowVerdict } from '../hypothesis/evaluate.ts';
@@ -214,8 +216,9 @@ export function findBreakingPoint(
         xPeak: expectedPeak ? rate / expectedPeak : undefined,
         crossingXPeak: expectedPeak ? crossing / expectedPeak : undefined,
       };
-      if (!best || bp.firstFailing.window < best.firstFailing.window || (bp.firstFailing.window === best.firstFailing.window && bp.crossing < best.crossing)) best = bp;
-      break;
+      // The lowest level wins (a search probes up and down; steps only go up, where the lowest is also the first).
+      if (!best || bp.firstFailing.rate < best.firstFailing.rate || (bp.firstFailing.rate === best.firstFailing.rate && bp.firstFailing.window < best.firstFailing.window)) best = bp;
+      i = j - 1; // past this breach
     }
   });
   if (firstGen >= 0 && (!best || firstGen <= best.firstFailing.window)) {

@@ -14,7 +14,7 @@ import { AbortError } from '../errors.ts';
 import type { Journal } from '../faults/types.ts';
 import type { ReplicaInfo, RestartResult, ServiceHandle, ServiceRegistry } from './types.ts';
 import type { ServiceSpec } from './schema.ts';
-import { portProbe, urlProbe, type Probe } from './readiness.ts';
+import { canConnect, portProbe, urlProbe, type Probe } from './readiness.ts';
 import { pidExists, processStartTime, sendSignal } from './proc.ts';
 
 /** A service failed to start or become ready. One line, naming the service; found at run time (exit 3). */
@@ -196,6 +196,11 @@ class Replica implements ReplicaInfo {
   async start(): Promise<RestartResult> {
     this.stopped = false;
     const t0 = now();
+    // A port that already answers belongs to someone else: a readiness probe would pass
+    // against it and the run would measure the wrong server.
+    if (this.port !== undefined && (await canConnect(this.port))) {
+      throw new ServiceStartError(this.svc.name, `service ${this.svc.name}[${this.index}]: 127.0.0.1:${this.port} is already in use by another process`);
+    }
     await this.spawnProcess();
     const pid = this.pid!;
     await this.waitReady();
@@ -224,10 +229,10 @@ class Replica implements ReplicaInfo {
       signalGroup(pid, 'SIGCONT');
       signalGroup(pid, 'SIGTERM');
       const exited = this.exited!;
-      const inTime = await Promise.race([exited.then(() => true), sleep(this.svc.spec.stopGrace).then(() => false)]);
+      const inTime = await Promise.race([exited.then(() => true), sleep(this.svc.spec.stopGrace, undefined, { ref: false }).then(() => false)]);
       if (!inTime) {
         signalGroup(pid, 'SIGKILL');
-        await Promise.race([exited, sleep(2_000)]);
+        await Promise.race([exited, sleep(2_000, undefined, { ref: false })]);
       }
       // The leader is gone; grandchildren that ignored SIGTERM still hold the group.
       if (pidExists(-pid)) {
