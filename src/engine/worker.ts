@@ -294,6 +294,10 @@ class LoadWorker {
       this.winSeq = 0;
       this.winOfferedBase = 0;
       this.waiting.clear();
+      // The window's event-loop figures start with it too (not at start-up, while the worker waited for the stage).
+      this.elu = performance.eventLoopUtilization();
+      this.lag.reset();
+      this.slip.reset();
       this.stageActive = true;
       if (this.open) {
         this.totalArrivals = arrivalsBefore(s.durationMs, s.rateFrom, s.rateTo, s.durationMs, this.phase);
