@@ -187,21 +187,25 @@ export async function processServer(): Promise<TestServer & { child: ChildProces
 export async function fastServer(): Promise<TestServer> {
   let n = 0;
   const RESP = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=60\r\n\r\nok');
+  const SEP = Buffer.from('\r\n\r\n');
+  // The generator's own HTTP/1.1 client is lean: this server must stay leaner (no strings, no copies).
+  const batches: Buffer[] = [];
   const server = net.createServer((s) => {
-    let tail = '';
+    let carry: Buffer | undefined;
     s.on('data', (d: Buffer) => {
-      const text = tail + d.toString('latin1');
+      const b = carry ? Buffer.concat([carry, d]) : d;
       let count = 0;
       let i = 0;
-      while ((i = text.indexOf('\r\n\r\n', i)) >= 0) {
+      let end = 0;
+      while ((i = b.indexOf(SEP, i)) >= 0) {
         count++;
         i += 4;
+        end = i;
       }
-      const last = text.lastIndexOf('\r\n\r\n');
-      tail = last >= 0 ? text.slice(last + 4) : text;
+      carry = end === b.length ? undefined : b.subarray(end);
       if (count) {
         n += count;
-        s.write(count === 1 ? RESP : Buffer.concat(Array(count).fill(RESP)));
+        s.write(count === 1 ? RESP : (batches[count] ??= Buffer.concat(Array(count).fill(RESP))));
       }
     });
     s.on('error', () => {});
