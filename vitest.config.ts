@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Tests run real sockets on loopback; they are I/O-bound, so run files in parallel
-// but keep the pool small on a 2-core machine so timing-sensitive tests stay honest.
+// Tests run real load on loopback and many assert timing against ground truth (a
+// server's capacity, a stall's length). On a 2-core machine two such files at once
+// starve each other's servers and generators, so files run one after another.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
@@ -9,6 +10,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
-    fileParallelism: true,
+    fileParallelism: false,
   },
 });

@@ -22,7 +22,10 @@ const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 let passed = 0, failed = 0, skipped = 0;
 try {
   const j = JSON.parse(readFileSync(report, 'utf8'));
-  passed = j.numPassedTests; failed = j.numFailedTests + (j.numFailedTestSuites ?? 0);
+  passed = j.numPassedTests;
+  // A file that failed to load has no failed test of its own: count it as one failure.
+  const brokenFiles = (j.testResults ?? []).filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed')).length;
+  failed = j.numFailedTests + brokenFiles;
   skipped = (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
 } catch {
   failed = Math.max(1, failed);
