@@ -3,8 +3,8 @@
  * machine, and against ground truth (a stalled server, a server-side count).
  * Not part of `npm test`. Every run is bounded; see bench/README.md.
  *
- *   npm run bench                 full run (≈ 10 minutes)
- *   npm run bench -- --quick      shorter rounds (≈ 3 minutes)
+ *   npm run bench                 full run (≈ 12 minutes)
+ *   npm run bench -- --quick      shorter rounds (≈ 4 minutes)
  *   npm run bench -- --long       adds the 10-minute memory run
  *   npm run bench -- --only closed,co
  */
