@@ -11,8 +11,9 @@ afterEach(async () => {
 
 describe('window verdicts', () => {
   it('a single slow window is a blip, not a break', async () => {
-    // Every response is delayed 200 ms for 0.4 s in the middle of a 4 s run (windows of 1 s, sustain 2).
-    server = await hiccupServer(performance.now(), 1700, 2100, 200);
+    // Responses are delayed 150 ms for 0.2 s well inside the second 1 s window of a 4 s run
+    // (1.3–1.5 s after the first request; the delayed answers land by 1.65 s), sustain 2.
+    server = await hiccupServer(1300, 1500, 150);
     const r = await runScenario({
       target: server.url,
       requests: [{ path: '/' }],
@@ -48,7 +49,7 @@ describe('window verdicts', () => {
   });
 
   it('a scoped clause judges only its request name', async () => {
-    server = await hiccupServer(performance.now(), 0, 60_000, 0);
+    server = await hiccupServer(0, 0, 0);
     const r = await runScenario({
       target: server.url,
       requests: [
