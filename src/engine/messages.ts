@@ -2,7 +2,7 @@
  * Every message between the coordinator and the load workers: one
  * discriminated union each way, in one file.
  */
-import type { ErrorKind } from '../result.ts';
+import type { Stats } from '../result.ts';
 
 /** A request as a worker sends it. Function requests are loaded from the scenario file inside the worker. */
 export interface WireRequest {
@@ -59,15 +59,8 @@ export type ToWorker =
   /** Stop sending, wait for in-flight requests up to graceMs, flush, reply 'done'. */
   | { type: 'stop'; graceMs: number };
 
-/** A window's stats for one request name, as a worker sends them. */
-export interface WireStats {
-  requests: number;
-  errors: number;
-  byKind: Partial<Record<ErrorKind, number>>;
-  examples: Partial<Record<ErrorKind, string>>;
-  latency: string;
-  service: string;
-}
+/** A window's stats for one request name, as a worker sends them: the Result's Stats, as is. */
+export type WireStats = Stats;
 
 export interface WireWindow {
   /** `${stage}:${n}` — identical across workers for the same window. */
