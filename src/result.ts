@@ -51,6 +51,13 @@ export interface Stats {
   latency: string;
   /** Service time (from actual send), HDR encoded, microseconds. */
   service: string;
+  /**
+   * Requests still waiting for an answer at the window's end, at their age so far
+   * (from the intended send), HDR encoded, microseconds: a lower bound of their
+   * latency. Verdicts count them, so a stall shows in the window where it happens,
+   * not only when the stalled requests finally complete. Absent when none waited.
+   */
+  pending?: string;
 }
 
 /** Generator health for a window: whether the generator, not the target, was the limit. */

@@ -40,6 +40,8 @@ class Recorder {
   readonly name: string;
   latency: Histogram = newHistogram();
   service: Histogram = newHistogram();
+  /** Ages of this name's requests in flight at the window's end (see Stats.pending). */
+  pending: Histogram = newHistogram();
   requests = 0;
   errors = 0;
   byKind = new Float64Array(ERROR_KINDS.length);
@@ -64,6 +66,10 @@ class Recorder {
       latency: encode(this.latency),
       service: encode(this.service),
     };
+    if (this.pending.totalCount > 0) {
+      s.pending = encode(this.pending);
+      this.pending.reset();
+    }
     this.latency.reset();
     this.service.reset();
     this.requests = 0;
@@ -556,6 +562,13 @@ class LoadWorker {
       offered = this.sentInWindow;
     }
     const backlog = s && s.model === 'open' ? Math.max(0, this.winOfferedBase - this.nextIdx) : 0;
+    // Requests still waiting: their age so far is a lower bound of their latency (one pass over the busy slots).
+    const nowLocal = performance.now();
+    const reqs = this.slotRequest;
+    for (let i = 0; i < reqs.length; i++) {
+      const h = reqs[i];
+      if (h !== undefined && !h.done) h.tpl.rec.pending.recordValue(clampUs((nowLocal - h.intended) * 1000));
+    }
     const byName: Record<string, WireStats> = {};
     for (const r of this.recorders) byName[r.name] = r.snapshot();
     const elu = performance.eventLoopUtilization(this.elu);

@@ -1,10 +1,12 @@
 /**
  * Window-by-window verdicts. A window with fewer requests than `minSamples`
  * (overall, or for a scoped clause's request name) is "insufficient", never a
- * pass. Windows inside a stage's warm-up are "excluded".
+ * pass. Windows inside a stage's warm-up are "excluded". Latency clauses count
+ * the requests still waiting at the window's end at their age so far, so a
+ * stalled dependency breaks the window in which it stalls.
  */
 import type { Window, Stats } from '../result.ts';
-import { view, percentileMs } from '../metrics/histogram.ts';
+import { mergeEncoded, view, percentileMs } from '../metrics/histogram.ts';
 import { compare, type Clause } from './parse.ts';
 
 export type ClauseStatus = 'pass' | 'fail' | 'insufficient';
@@ -33,8 +35,9 @@ export function measure(c: Clause, w: Window): { value: number; samples: number 
     case 'achieved':
       return { value: w.offered > 0 ? w.overall.requests / w.offered : 1, samples: w.offered };
     default: {
-      if (s.requests === 0) return { value: 0, samples: 0 };
-      const h = view(s.latency);
+      // Requests still waiting at the window's end count at their age so far (a lower bound).
+      const h = s.pending === undefined ? view(s.latency) : mergeEncoded([s.latency, s.pending]);
+      if (h.totalCount === 0) return { value: 0, samples: 0 };
       const m = c.metric;
       const value = m.type === 'percentile' ? percentileMs(h, m.p) : m.type === 'mean' ? h.mean / 1000 : m.type === 'max' ? h.maxValue / 1000 : h.minNonZeroValue / 1000;
       return { value, samples: h.totalCount };

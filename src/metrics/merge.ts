@@ -24,7 +24,10 @@ export function mergeStats(list: readonly (WireStats | Stats)[]): Stats {
   }
   const lat = mergeEncoded(list.map((s) => s.latency));
   const svc = mergeEncoded(list.map((s) => s.service));
-  return { requests, errors, byKind, examples, latency: encode(lat), service: encode(svc) };
+  const out: Stats = { requests, errors, byKind, examples, latency: encode(lat), service: encode(svc) };
+  const pend = list.map((s) => s.pending).filter((p): p is string => p !== undefined);
+  if (pend.length) out.pending = encode(mergeEncoded(pend));
+  return out;
 }
 
 /** Thresholds for calling the generator the limit (documented in README). */
