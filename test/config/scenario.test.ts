@@ -25,7 +25,7 @@ describe('units are parsed once, at the edge', () => {
     expect(isLoopbackHost('127.0.0.1')).toBe(true);
     expect(isLoopbackHost('[::1]')).toBe(true);
     expect(isLoopbackHost('localhost')).toBe(true);
-    expect(isLoopbackHost('10.0.0.1')).toBe(false);
+    expect(isLoopbackHost('203.0.113.1')).toBe(false);
     expect(isLoopbackHost('example.com')).toBe(false);
   });
 });

@@ -74,7 +74,7 @@ describe('Toxiproxy-compatible API', () => {
     expect(pop.status).toBe(201);
     expect(pop.body.proxies.map((p: { name: string; enabled: boolean }) => [p.name, p.enabled])).toEqual([['a', true], ['b', false]]);
     expect((await j('POST', '/proxies', { name: 'a', upstream: `127.0.0.1:${echo.port}` })).status).toBe(409);
-    expect((await j('POST', '/proxies', { name: 'c', listen: '10.0.0.1:1', upstream: `127.0.0.1:${echo.port}` })).status).toBe(400);
+    expect((await j('POST', '/proxies', { name: 'c', listen: '203.0.113.1:1', upstream: `127.0.0.1:${echo.port}` })).status).toBe(400);
     expect((await j('POST', '/proxies/a/toxics', { type: 'nonsense' })).status).toBe(400);
     expect((await j('POST', '/proxies/a/toxics', { type: 'latency', attributes: { latency: 'slow' } })).status).toBe(400);
     const t = await j('POST', '/proxies/a/toxics', { name: 'lag', type: 'latency', stream: 'upstream', toxicity: 0.5, attributes: { latency: 10 } });

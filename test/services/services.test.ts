@@ -32,7 +32,7 @@ describe('serviceSpecSchema', () => {
     expect(s.restart).toEqual({ policy: 'no', delay: 0, max: undefined });
     expect(spec({ command: 'x', restart: 'on-failure' }).restart.policy).toBe('on-failure');
     expect(serviceSpecSchema.safeParse({ command: 'node', bogus: 1 }).success).toBe(false);
-    const bad = serviceSpecSchema.safeParse({ command: 'node', ready: { url: 'http://10.0.0.1/health' } });
+    const bad = serviceSpecSchema.safeParse({ command: 'node', ready: { url: 'http://203.0.113.1/health' } });
     expect(bad.success).toBe(false);
     expect(bad.error?.issues[0].message).toMatch(/loopback/);
     expect(serviceSpecSchema.safeParse({ command: 'node', ready: { port: true } }).success).toBe(false);
