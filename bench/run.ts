@@ -22,15 +22,9 @@ import {
   openLimit,
   rateAccuracy,
   workers,
-  type ClosedSummary,
-  type CoSummary,
-  type MemorySummary,
-  type OpenSummary,
   type Plan,
-  type RateSummary,
-  type WorkersSummary,
 } from './lib/sections.ts';
-import { renderTable } from './lib/table.ts';
+import { renderTable, type BenchOutput } from './lib/table.ts';
 
 const SECTIONS = ['closed', 'open', 'workers', 'memory', 'co', 'rate'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -156,14 +150,7 @@ async function main(): Promise<void> {
     });
   }
 
-  const results: {
-    closed?: ClosedSummary;
-    open?: OpenSummary;
-    workers?: WorkersSummary;
-    memory?: MemorySummary;
-    co?: CoSummary;
-    rate?: RateSummary;
-  } = {};
+  const results: BenchOutput['results'] = {};
   try {
     if (nginx && flags.only.has('closed')) results.closed = await closedThroughput(plan, nginx, { wrk: plan.hasWrk });
     const closedFl = results.closed?.median['faultline c50'];
