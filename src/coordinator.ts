@@ -45,7 +45,6 @@ export interface RunOptions {
 export interface LiveContext {
   stage: StagePlan;
   stageIndex: number;
-  stages: number | undefined;
   elapsedMs: number;
   activeFaults: string[];
   breached: boolean;
@@ -133,7 +132,6 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
     opts.onWindow?.(w, v, {
       stage: plan,
       stageIndex: w.stage,
-      stages: undefined,
       elapsedMs: w.end - runStart,
       activeFaults: env?.injector.active() ?? [],
       breached: breachedNow,

@@ -30,7 +30,6 @@ export class Engine {
   readonly opts: EngineOptions;
   private pool: Piscina | undefined;
   private ports: MessagePort[] = [];
-  private tasks: Promise<unknown>[] = [];
   private pending = new Map<string, WireWindow[]>();
   private ready = 0;
   private done = 0;
@@ -39,8 +38,8 @@ export class Engine {
   private windowIndex = 0;
   private model: 'open' | 'closed' = 'open';
   private failed = false;
-  /** Final windows (in-flight requests that completed after the last boundary), merged at stop. */
-  finalParts: WireWindow[] = [];
+  /** Final windows (in-flight requests that completed after the last boundary), handed back by stop(). */
+  private finalParts: WireWindow[] = [];
 
   constructor(opts: EngineOptions) {
     this.opts = opts;
@@ -64,7 +63,7 @@ export class Engine {
       const { port1, port2 } = new MessageChannel();
       port1.on('message', (m: FromWorker) => this.onMessage(m));
       this.ports.push(port1);
-      const task = this.pool
+      void this.pool
         .run(
           {
             port: port2,
@@ -82,7 +81,6 @@ export class Engine {
           { transferList: [port2] },
         )
         .catch((e: Error) => this.fatal(`load worker ${i} failed: ${e.message.split('\n')[0]}`));
-      this.tasks.push(task);
     }
     await Promise.race([
       allReady,
