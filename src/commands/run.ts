@@ -57,7 +57,6 @@ export async function runAndReport(scenario: Parameters<typeof run>[0], flags: R
   process.on('uncaughtException', onCrash);
   process.on('unhandledRejection', onCrash);
   const live = !flags.quiet;
-  const tty = !!process.stderr.isTTY;
   let result: Result;
   try {
     if (live && extra.title) process.stderr.write(err.bold(extra.title) + '\n');
@@ -82,7 +81,6 @@ export async function runAndReport(scenario: Parameters<typeof run>[0], flags: R
     process.off('uncaughtException', onCrash);
     process.off('unhandledRejection', onCrash);
   }
-  void tty;
   if (crashed) result.outcome = { exitCode: EXIT.internal, status: 'error', reason: `internal error: ${crashed.message}` };
   await publish(result, flags, { stateDir: extra.stateDir ?? '.faultline', quiet: flags.quiet, plain: flags.color === false });
   return result.outcome.exitCode;
