@@ -5,6 +5,7 @@
  * - signal: sent if the process (or group) still exists and is the one recorded
  *   (same /proc start time), so a reused pid is left alone;
  * - exec: the undo command, with its timeout and the run's FAULTLINE_* variables;
+ * - argv: a program faultline chose itself (ip, nft, tc …), run without a shell;
  * - http: the request, loopback only;
  * - none: reported as a note (nothing can be undone from outside the run).
  *
@@ -16,7 +17,7 @@
 import { isLoopbackHost } from '../config/units.ts';
 import type { JournalEntry } from './types.ts';
 import { readOpenEntries, rewriteJournal, defaultJournalPath } from './journal.ts';
-import { runShell, describeFailure } from './shell.ts';
+import { runShell, runArgv, describeFailure } from './shell.ts';
 import { pidAlive, pidExists, processStartTime, sendSignal } from '../services/proc.ts';
 
 export interface RecoverResult {
@@ -54,6 +55,11 @@ async function undoOne(e: JournalEntry): Promise<{ done?: string; note?: string 
       const r = await runShell(u.command, { env: { ...process.env, ...u.env }, cwd: u.cwd, timeoutMs: u.timeoutMs });
       if (r.code !== 0) throw new Error(describeFailure(`undo ${JSON.stringify(u.command)}`, r, u.timeoutMs));
       return { done: `${label}: ran ${JSON.stringify(u.command)}` };
+    }
+    case 'argv': {
+      const r = await runArgv(u.argv, { timeoutMs: u.timeoutMs });
+      if (r.code !== 0) throw new Error(describeFailure(`undo ${JSON.stringify(u.argv.join(' '))}`, r, u.timeoutMs));
+      return { done: `${label}: ran ${JSON.stringify(u.argv.join(' '))}` };
     }
     case 'http': {
       const url = new URL(u.url);

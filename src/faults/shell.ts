@@ -18,9 +18,14 @@ const KEEP = 4096;
  * command; the caller decides what a non-zero exit means.
  */
 export function runShell(command: string, opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number }): Promise<ShellResult> {
+  return runArgv(['/bin/sh', '-c', command], opts);
+}
+
+/** A program and its arguments, without a shell; otherwise as runShell. */
+export function runArgv(argv: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number }): Promise<ShellResult> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', command], { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let timedOut = false;
     const keep = (b: Buffer) => {

@@ -79,6 +79,8 @@ export interface JournalEntry {
     /** pid < 0 signals a process group; pidStart (/proc start time) guards against a reused pid. */
     | { type: 'signal'; pid: number; signal: NodeJS.Signals; pidStart?: string }
     | { type: 'exec'; command: string; cwd?: string; env?: Record<string, string>; timeoutMs: number }
+    /** A program faultline itself chose (ip, nft, tc, rm …), run without a shell. */
+    | { type: 'argv'; argv: string[]; timeoutMs: number }
     | { type: 'http'; method: string; url: string }
     | { type: 'none'; note: string };
   at: number;
