@@ -9,6 +9,7 @@ import type { StagePlan } from '../profiles/types.ts';
 import type { Window } from '../result.ts';
 import { mergeWindows } from '../metrics/merge.ts';
 import type { FromWorker, ToWorker, WireRequest, WireStage, WireWindow } from './messages.ts';
+import { WHOLE, concurrencyShare, segmentRate, subSegment, type Segment } from './schedule.ts';
 
 export interface EngineOptions {
   target: string;
@@ -20,6 +21,13 @@ export interface EngineOptions {
   timeoutMs: number;
   tickMs: number;
   errors4xx: boolean;
+  /** This engine's share of the schedule when several agents run it (default: all of it). */
+  segment?: Segment;
+  /**
+   * Hands every worker's window over as it is, unmerged (an agent forwards them to agent 0,
+   * which merges every worker of every agent at once). onWindow is not called then.
+   */
+  onPart?: (part: WireWindow, workerIndex: number, final: boolean) => void;
   /** A merged window, in order. */
   onWindow: (w: Window) => void;
   /** A worker failed: the run cannot go on. */
@@ -69,6 +77,7 @@ export class Engine {
             port: port2,
             workerIndex: i,
             workers: o.workers,
+            segment: this.segmentOf(i),
             target: o.target,
             requests: o.requests,
             scenarioFile: o.scenarioFile,
@@ -103,6 +112,10 @@ export class Engine {
         if (++this.ready === this.opts.workers) this.readyWait?.();
         break;
       case 'window': {
+        if (this.opts.onPart) {
+          this.opts.onPart(m.window, m.workerIndex, m.final);
+          break;
+        }
         if (m.final) {
           this.finalParts.push(m.window);
           break;
@@ -134,20 +147,24 @@ export class Engine {
     this.ports.forEach((p, i) => p.postMessage(make(i)));
   }
 
-  /** Starts a stage on every worker at `startAt` (epoch ms), each with its share. */
+  /** Worker i's segment: its share of this engine's share of the schedule. */
+  private segmentOf(i: number): Segment {
+    return subSegment(this.opts.segment ?? WHOLE, i, this.opts.workers);
+  }
+
+  /** Starts a stage on every worker at `startAt` (epoch ms), each with its segment of the whole stage. */
   runStage(plan: StagePlan, index: number, startAt: number): void {
-    const n = this.opts.workers;
     this.model = plan.model;
     this.broadcast((i): ToWorker => {
-      const conc = Math.floor(plan.concurrency / n) + (i < plan.concurrency % n ? 1 : 0);
+      const seg = this.segmentOf(i);
       const stage: WireStage = {
         index,
         startAt,
         durationMs: plan.durationMs,
         model: plan.model,
-        rateFrom: plan.rateFrom / n,
-        rateTo: plan.rateTo / n,
-        concurrency: conc,
+        rateFrom: segmentRate(seg, plan.rateFrom),
+        rateTo: segmentRate(seg, plan.rateTo),
+        concurrency: concurrencyShare(seg, plan.concurrency),
       };
       return { type: 'stage', stage };
     });

@@ -3,6 +3,7 @@
  * discriminated union each way, in one file.
  */
 import type { Stats } from '../result.ts';
+import type { Segment } from './schedule.ts';
 
 /** A request as a worker sends it. Function requests are loaded from the scenario file inside the worker. */
 export interface WireRequest {
@@ -28,6 +29,8 @@ export interface WorkerTask {
   port: import('node:worker_threads').MessagePort;
   workerIndex: number;
   workers: number;
+  /** This worker's share of every stage's arrivals (across agents and workers). */
+  segment: Segment;
   target: string;
   requests: WireRequest[];
   scenarioFile?: string;
@@ -40,7 +43,7 @@ export interface WorkerTask {
   errors4xx: boolean;
 }
 
-/** One stage as a worker runs it: its share of the rate (open) or concurrency (closed). */
+/** One stage as a worker runs it: its segment's rate (open) or share of the concurrency (closed). */
 export interface WireStage {
   index: number;
   /** Absolute start, epoch ms (performance.timeOrigin + performance.now()). */

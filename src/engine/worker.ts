@@ -29,7 +29,7 @@ import type { Histogram } from 'hdr-histogram-js';
 import { initHistograms, newHistogram, encode, clampUs } from '../metrics/histogram.ts';
 import { ERROR_KINDS, type ErrorKind } from '../result.ts';
 import type { FromWorker, ToWorker, WireRequest, WireStage, WireStats, WireWindow, WorkerTask } from './messages.ts';
-import { arrivalsBefore, arrivalTime } from './schedule.ts';
+import { arrivalsBefore, arrivalTime, segmentPhase } from './schedule.ts';
 import { H1Connection, encodeRequest } from './http1.ts';
 
 const KIND_INDEX: Record<ErrorKind, number> = Object.fromEntries(ERROR_KINDS.map((k, i) => [k, i])) as Record<ErrorKind, number>;
@@ -185,7 +185,7 @@ class LoadWorker {
   stageStart = 0;
   stageEnd = 0;
   open = true;
-  /** Arrival phase offset in [0,1): spreads workers' arrivals evenly between each other's. */
+  /** Arrival phase offset in [0,1): this worker's segment of the schedule (arrivals i ≡ segment.index mod segment.count). */
   phase: number;
   nextIdx = 0;
   totalArrivals = 0;
@@ -211,7 +211,7 @@ class LoadWorker {
     this.task = task;
     this.send = send;
     this.maxSlots = Math.max(1, task.connections * task.pipelining);
-    this.phase = task.workers > 1 ? task.workerIndex / task.workers : 0;
+    this.phase = segmentPhase(task.segment);
     this.batchWrites = task.pipelining > 1;
     this.connector = buildConnector({ timeout: Math.min(task.timeoutMs, 10_000) });
     this.target = new URL(task.target);
