@@ -100,8 +100,10 @@ export interface Window {
 export type TimelineEvent =
   | { t: number; type: 'run-start' }
   | { t: number; type: 'stage-start'; stage: number; offeredRate: number; label: string }
-  | { t: number; type: 'fault-start'; fault: string; kind: string; target?: string; offeredRate: number; detail?: Record<string, unknown> }
-  | { t: number; type: 'fault-stop'; fault: string; kind: string; offeredRate: number; detail?: Record<string, unknown> }
+  /** t: when the effect was in place; requestedAt: when the trigger fired (the start was asked for). */
+  | { t: number; type: 'fault-start'; fault: string; kind: string; target?: string; offeredRate: number; requestedAt?: number; detail?: Record<string, unknown> }
+  /** t: when the undo had taken effect; requestedAt: when the stop was asked for (duration over, finished, run end). */
+  | { t: number; type: 'fault-stop'; fault: string; kind: string; offeredRate: number; requestedAt?: number; detail?: Record<string, unknown> }
   | { t: number; type: 'fault-error'; fault: string; message: string }
   | { t: number; type: 'breach'; clause: string; value: number; window: number }
   | { t: number; type: 'recovery'; clause: string; window: number }

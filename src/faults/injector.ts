@@ -41,6 +41,10 @@ interface Slot {
   finished?: boolean;
   /** start() threw: emitted a fault-start? */
   announced?: boolean;
+  /** Set when the fault's effect ended by itself before its duration (effectEnded). */
+  ended?: boolean;
+  /** When the trigger fired, in tick.now's clock. */
+  requestedAt?: number;
 }
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -90,7 +94,7 @@ export class Injector {
         work.push(this.start(slot, state));
       } else if (slot.phase === 'active') {
         const d = slot.spec.duration;
-        const due = d !== undefined ? state.now - slot.startedAt! >= d : slot.finished === true;
+        const due = slot.ended === true || (d !== undefined ? state.now - slot.startedAt! >= d : slot.finished === true);
         if (due) work.push(this.stop(slot, state.offeredRate));
       }
     }
@@ -100,6 +104,7 @@ export class Injector {
   private start(slot: Slot, state: InjectorTick): Promise<void> {
     slot.phase = 'starting';
     slot.startedAt = state.now;
+    slot.requestedAt = state.now;
     const { spec } = slot;
     slot.starting = (async () => {
       try {
@@ -107,10 +112,12 @@ export class Injector {
         if (!kind) throw new Error(`unknown fault kind ${JSON.stringify(spec.kind)}`);
         slot.fault = kind.create(spec, this.ctx);
         const before = this.clock();
-        await slot.fault.start();
-        // The fault is in effect from when start() returned (arming a watchdog, an exec
-        // command take time): its duration and its event count from there.
-        slot.startedAt = state.now + (this.clock() - before);
+        const realBefore = performance.timeOrigin + performance.now();
+        const effectAt = await slot.fault.start();
+        // The fault is in effect from when the kind saw its effect in place (a `ready`
+        // condition), else from when start() returned (arming a watchdog, an exec command
+        // take time): its duration and its event count from there.
+        slot.startedAt = state.now + (typeof effectAt === 'number' ? effectAt - realBefore : this.clock() - before);
       } catch (e) {
         this.onEvent({ t: this.clock(), type: 'fault-error', fault: spec.name, message: `start failed: ${message(e)}` });
         // A start that failed half-way may have changed something: undo it now.
@@ -121,9 +128,10 @@ export class Injector {
       if (slot.phase !== 'starting') return; // undoAll() overtook us
       slot.phase = 'active';
       slot.announced = true;
-      this.onEvent({ t: slot.startedAt!, type: 'fault-start', fault: spec.name, kind: spec.kind, target: spec.target, offeredRate: state.offeredRate });
+      this.onEvent({ t: slot.startedAt!, type: 'fault-start', fault: spec.name, kind: spec.kind, target: spec.target, offeredRate: state.offeredRate, requestedAt: slot.requestedAt });
       const fin = slot.fault.finished?.();
       if (fin && spec.duration === undefined) void fin.then(() => (slot.finished = true));
+      void slot.fault.effectEnded?.()?.then(() => (slot.ended = true));
     })();
     return slot.starting;
   }
@@ -133,11 +141,15 @@ export class Injector {
     if (slot.stopping) return slot.stopping;
     slot.phase = 'stopping';
     const { spec, fault } = slot;
+    const requestedAt = this.clock();
     slot.stopping = (async () => {
       let error: string | undefined;
+      let undoneAt: number | undefined;
       if (fault) {
         try {
-          await withTimeout(fault.stop(), timeoutMs, `undo of ${spec.name}`);
+          const realBefore = performance.timeOrigin + performance.now();
+          const t = await withTimeout(fault.stop(), timeoutMs, `undo of ${spec.name}`);
+          if (typeof t === 'number') undoneAt = requestedAt + (t - realBefore);
         } catch (e) {
           error = message(e);
           this.onEvent({ t: this.clock(), type: 'fault-error', fault: spec.name, message: `undo failed: ${error}` });
@@ -151,7 +163,8 @@ export class Injector {
         } catch {
           detail = undefined;
         }
-        this.onEvent({ t: this.clock(), type: 'fault-stop', fault: spec.name, kind: spec.kind, offeredRate, ...(detail ? { detail } : {}) });
+        // Stamped when the undo has taken effect: stop() resolves only then.
+        this.onEvent({ t: undoneAt ?? this.clock(), type: 'fault-stop', fault: spec.name, kind: spec.kind, offeredRate, requestedAt, ...(detail ? { detail } : {}) });
       }
       return error;
     })();

@@ -23,6 +23,7 @@ import type { Fault, FaultContext, FaultKind, FaultSpecBase } from './types.ts';
 import { processStartTime, processState, sendSignal } from '../services/proc.ts';
 import { armWatchdog, type Watchdog } from './watchdog.ts';
 import { runShell, describeFailure, factsEnv } from './shell.ts';
+import { HeldProcess, waitReady as waitEffect, probeUntil, describeCondition, zReady, zUndone } from './readiness.ts';
 
 // ---------------------------------------------------------------- targets
 
@@ -320,6 +321,16 @@ const execParams = z.strictObject({
   command: z.string().min(1),
   /** Run through /bin/sh when the fault stops (also after a failed start). */
   undo: z.string().min(1).optional(),
+  /**
+   * The command holds the fault while it runs (a lock held by `psql`, a `kubectl port-forward`):
+   * the effect is in place when this holds (its first output line, a probe, or still running
+   * after a grace time), and ends when the command has exited — by itself, or stopped
+   * (SIGTERM to its process group) at the fault's end. Without it, the command sets the
+   * fault and returns, and the effect counts from its return.
+   */
+  ready: zReady.optional(),
+  /** The undo has taken effect when this probe holds (e.g. the port accepts again), not merely when it returned. */
+  undone: zUndone.optional(),
   /** For each of command and undo. */
   timeout: zPositiveDuration.default(10_000),
   cwd: z.string().optional(),
@@ -334,8 +345,13 @@ class ExecFault implements Fault {
   private started = false;
   private undone = false;
   private journalId?: string;
+  private heldJournalId?: string;
+  private held?: HeldProcess;
   private injectMs?: number;
+  private readyMs?: number;
   private undoMs?: number;
+  private undoneWaitMs?: number;
+  private exitedBeforeStop?: string;
 
   constructor(spec: FaultSpecBase, ctx: FaultContext) {
     this.spec = spec;
@@ -350,9 +366,9 @@ class ExecFault implements Fault {
     };
   }
 
-  async start(): Promise<void> {
+  async start(): Promise<number | void> {
     this.started = true;
-    const { command, undo, timeout, cwd } = this.params;
+    const { command, undo, timeout, cwd, ready } = this.params;
     if (undo) {
       this.journalId = await this.ctx.journal.record({
         fault: this.spec.name,
@@ -360,25 +376,69 @@ class ExecFault implements Fault {
         undo: { type: 'exec', command: undo, cwd: cwd ?? process.cwd(), env: this.env, timeoutMs: timeout },
       });
     }
+    if (ready) {
+      const t0 = performance.now();
+      this.held = await HeldProcess.spawn(command, {
+        env: { ...process.env, ...this.env },
+        cwd,
+        // Journalled before the command runs: recover ends the group after a kill -9.
+        beforeRun: async (pid, pidStart) => {
+          this.heldJournalId = await this.ctx.journal.record({ fault: this.spec.name, kind: this.spec.kind, undo: { type: 'signal', pid: -pid, signal: 'SIGKILL', pidStart } });
+        },
+      });
+      const at = await waitEffect(this.held, ready).catch((e: Error) => {
+        throw new Error(`exec ${JSON.stringify(command)}: ${e.message}`);
+      });
+      this.readyMs = Math.round(performance.now() - t0);
+      void this.held.exited.then((e) => {
+        if (!this.undone) this.exitedBeforeStop = e.signal ? `killed by ${e.signal}` : `exited with code ${e.code}`;
+      });
+      return at;
+    }
     const r = await runShell(command, { env: { ...process.env, ...this.env }, cwd, timeoutMs: timeout });
     this.injectMs = Math.round(r.ms);
     if (r.code !== 0) throw new Error(describeFailure(`exec ${JSON.stringify(command)}`, r, timeout));
   }
 
-  async stop(): Promise<void> {
-    const { undo, timeout, cwd } = this.params;
+  /** A held command that exits by itself has ended its effect, whatever the duration said. */
+  effectEnded(): Promise<void> | undefined {
+    return this.held?.exited.then(() => undefined);
+  }
+
+  async stop(): Promise<number | void> {
+    const { undo, timeout, cwd, undone } = this.params;
     if (!this.started || this.undone) return;
     this.undone = true;
+    let at: number | undefined;
+    if (this.held) {
+      at = await this.held.release();
+      if (this.heldJournalId) await this.ctx.journal.clear(this.heldJournalId);
+    }
     if (undo) {
       const r = await runShell(undo, { env: { ...process.env, ...this.env }, cwd, timeoutMs: timeout });
       this.undoMs = Math.round(r.ms);
       if (r.code !== 0) throw new Error(describeFailure(`undo ${JSON.stringify(undo)}`, r, timeout));
+      at = performance.timeOrigin + performance.now();
+    }
+    if (undone) {
+      const t0 = performance.now();
+      const t = await probeUntil(undone);
+      this.undoneWaitMs = Math.round(performance.now() - t0);
+      if (t === undefined) throw new Error(`undo of ${this.spec.name} did not take effect: waited ${undone.timeout / 1000}s for ${describeCondition(undone)}`);
+      at = t;
     }
     if (this.journalId) await this.ctx.journal.clear(this.journalId);
+    return at;
   }
 
   detail(): Record<string, unknown> {
-    return { injectMs: this.injectMs, undoMs: this.undoMs };
+    return {
+      injectMs: this.injectMs,
+      ...(this.readyMs !== undefined ? { readyMs: this.readyMs } : {}),
+      ...(this.exitedBeforeStop ? { commandEnded: this.exitedBeforeStop } : {}),
+      undoMs: this.undoMs,
+      ...(this.undoneWaitMs !== undefined ? { undoneWaitMs: this.undoneWaitMs } : {}),
+    };
   }
 }
 

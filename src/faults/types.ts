@@ -45,10 +45,17 @@ export interface FaultSpecBase {
 /** A live fault instance. */
 export interface Fault {
   readonly spec: FaultSpecBase;
-  /** Applies the fault. Must register whatever it needs to be undone before it takes effect. */
-  start(): Promise<void>;
-  /** Undoes the fault. Must be idempotent and safe to call even if start() failed half-way. */
-  stop(): Promise<void>;
+  /**
+   * Applies the fault. Must register whatever it needs to be undone before it takes effect.
+   * Resolves when the effect is in place; a kind that sees the moment (a `ready` line or probe,
+   * see readiness.ts) returns it as an absolute time, otherwise the moment start() returned counts.
+   */
+  start(): Promise<number | void>;
+  /**
+   * Undoes the fault. Must be idempotent and safe to call even if start() failed half-way.
+   * Resolves when the undo has taken effect (optionally with that absolute time).
+   */
+  stop(): Promise<number | void>;
   /** Facts measured while the fault ran (e.g. restart-to-ready time), added to the fault-stop event. */
   detail?(): Record<string, unknown>;
   /**
@@ -56,6 +63,11 @@ export interface Fault {
    * has. A fault with no `duration` is stopped by the Injector then, not at the run's end.
    */
   finished?(): Promise<void>;
+  /**
+   * For faults whose effect may end before their duration (a held command that exited):
+   * resolves when it has; the Injector stops the fault then. Undefined: it cannot.
+   */
+  effectEnded?(): Promise<void> | undefined;
 }
 
 /** One fault kind: its parameter schema (strict zod object of the kind-specific keys) and a factory. */

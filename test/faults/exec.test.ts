@@ -90,4 +90,46 @@ describe('exec', () => {
     await inj.tick({ now: 0, elapsedMs: 0, offeredRate: 1, stage: 0 });
     expect(await inj.undoAll()).toEqual({ failed: [{ fault: 'db lock', error: 'undo "exit 5" exited with code 5' }] });
   });
+
+  it('with ready, the command holds the fault: start when ready, end when the command has exited, then the undo', async () => {
+    const d = tmp();
+    const journal = new MemoryJournal();
+    const events: TimelineEvent[] = [];
+    const now = () => performance.timeOrigin + performance.now();
+    const inj = new Injector(
+      [spec({ command: `sleep 0.5; echo locked; sleep 30`, undo: `touch undone`, cwd: d, ready: { line: 'locked' } }, { duration: 400 })],
+      testCtx({ journal }),
+      processFaultKinds,
+      (e) => events.push(e),
+    );
+    const t0 = now();
+    await inj.tick({ now: t0, elapsedMs: 0, offeredRate: 1, stage: 0 });
+    const start = events.find((e) => e.type === 'fault-start')!;
+    // Recorded when the line came (0.5 s after the trigger), not when the command was started.
+    expect(start.t - t0).toBeGreaterThanOrEqual(450);
+    expect(start).toMatchObject({ requestedAt: t0 });
+    // The held command's group is journalled (recover kills it), beside the undo.
+    expect([...journal.entries.values()].map((e) => e.undo.type).sort()).toEqual(['exec', 'signal']);
+    await new Promise((r) => setTimeout(r, 450));
+    await inj.tick({ now: now(), elapsedMs: 1000, offeredRate: 1, stage: 0 });
+    const stop = events.find((e) => e.type === 'fault-stop')!;
+    expect(existsSync(join(d, 'undone'))).toBe(true);
+    expect(stop.t - start.t).toBeGreaterThanOrEqual(400);
+    expect(journal.entries.size).toBe(0);
+  });
+
+  it('a held command that exits by itself ends the fault before its duration', async () => {
+    const events: TimelineEvent[] = [];
+    const now = () => performance.timeOrigin + performance.now();
+    const inj = new Injector([spec({ command: 'echo held; sleep 0.4', ready: { line: true } }, { duration: 60_000 })], testCtx(), processFaultKinds, (e) => events.push(e));
+    const t0 = now();
+    await inj.tick({ now: t0, elapsedMs: 0, offeredRate: 1, stage: 0 });
+    await new Promise((r) => setTimeout(r, 700));
+    await inj.tick({ now: now(), elapsedMs: 700, offeredRate: 1, stage: 0 });
+    expect(events.map((e) => e.type)).toEqual(['fault-start', 'fault-stop']);
+    const [a, b] = events;
+    expect(b.t - a.t).toBeGreaterThanOrEqual(300);
+    expect(b.t - a.t).toBeLessThan(700);
+    expect((b as { detail?: Record<string, unknown> }).detail).toMatchObject({ commandEnded: 'exited with code 0' });
+  });
 });
