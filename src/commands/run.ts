@@ -37,8 +37,13 @@ export async function runAndReport(scenario: Parameters<typeof run>[0], flags: R
   const err = paint(process.stderr, flags.color === false);
   const ac = new AbortController();
   let interrupts = 0;
+  let firstAt = 0;
   let crashed: Error | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
+    // A terminal's Ctrl-C reaches both faultline and, when Node re-ran itself, the wrapper
+    // that forwards it (bin/faultline.js): the same signal twice within 300 ms is one press.
+    if (interrupts === 1 && performance.now() - firstAt < 300) return;
+    if (interrupts === 0) firstAt = performance.now();
     interrupts++;
     if (interrupts === 1) {
       process.stderr.write(err.yellow(`\nfaultline: ${sig}: stopping the load and undoing every fault (press Ctrl-C again to exit at once)\n`));
