@@ -3,6 +3,7 @@
  * injector, started before the load and torn down after it on every exit path
  * (faults undone first, then proxies closed, then services stopped).
  */
+import { seededRandom } from './random.ts';
 import { dirname, join, resolve } from 'node:path';
 import type { Scenario } from './config/scenario.ts';
 import type { TimelineEvent } from './result.ts';
@@ -35,17 +36,7 @@ export interface EnvironmentOptions {
   runStart: number;
 }
 
-/** mulberry32: a small seeded generator, so `seed` makes fault choices reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from './random.ts';
 
 const noServices: ServiceRegistry = { get: () => undefined, names: () => [], stopAll: async () => {} };
 

@@ -11,6 +11,13 @@ import type { ProxyHandle, StreamDirection, ToxicInfo, ToxicRequest } from './ty
 export interface ToxicEntry<T> {
   readonly info: ToxicInfo;
   readonly impl: T;
+  /** Times the toxic hit (its toxicity roll came up): connection directions for TCP toxics, requests for HTTP faults. */
+  hits: number;
+}
+
+/** What a toxic may measure of its own effect, beside its hit count (body-patch: responses patched). */
+export interface MeasuresEffect {
+  effect?(): object;
 }
 
 /** A toxic (or HTTP fault) type as a proxy takes it. */
@@ -51,7 +58,7 @@ export interface ProxyOptions {
   random?: () => number;
 }
 
-export abstract class ProxyBase<T extends { readonly disablesProxy?: boolean }> implements ProxyHandle {
+export abstract class ProxyBase<T extends { readonly disablesProxy?: boolean } & MeasuresEffect> implements ProxyHandle {
   readonly name: string;
   abstract readonly mode: 'tcp' | 'http';
   protected readonly random: () => number;
@@ -64,6 +71,9 @@ export abstract class ProxyBase<T extends { readonly disablesProxy?: boolean }> 
   private server: Server | undefined;
   private closed = false;
   private syncing: Promise<void> = Promise.resolve();
+  /** What reached the upstream since the proxy started (see traffic()). */
+  protected upstreamConnections = 0;
+  protected upstreamRequests = 0;
 
   constructor(o: ProxyOptions) {
     this.name = o.name;
@@ -162,6 +172,16 @@ export abstract class ProxyBase<T extends { readonly disablesProxy?: boolean }> 
     return this.entries.map((e) => e.info);
   }
 
+  toxicEffect(name: string): Record<string, number> | undefined {
+    const e = this.entries.find((x) => x.info.name === name);
+    if (!e) return undefined;
+    return { hits: e.hits, ...(e.impl.effect?.() as Record<string, number> | undefined) };
+  }
+
+  traffic(): { connections: number; requests?: number } {
+    return this.mode === 'http' ? { connections: this.upstreamConnections, requests: this.upstreamRequests } : { connections: this.upstreamConnections };
+  }
+
   /** Removes every toxic and enables the proxy (Toxiproxy's /reset). */
   async reset(): Promise<void> {
     this.entries = [];
@@ -188,7 +208,13 @@ export abstract class ProxyBase<T extends { readonly disablesProxy?: boolean }> 
       const why = parsed.error.issues.map((i) => `${['attributes', ...i.path].join('.')}: ${i.message}`).join('; ');
       throw new ProxyError(400, `${type}: ${why}`);
     }
-    return { info: { name, type, stream, toxicity, attributes: parsed.data }, impl: factory.create(parsed.data) };
+    let impl: T;
+    try {
+      impl = factory.create(parsed.data);
+    } catch (e) {
+      throw new ProxyError(400, `${type}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return { info: { name, type, stream, toxicity, attributes: parsed.data }, impl, hits: 0 };
   }
 
   /** Serialised so concurrent changes never race on the listener. */

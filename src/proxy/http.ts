@@ -23,6 +23,8 @@ export class HttpProxy extends ProxyBase<HttpFault> {
   readonly mode = 'http' as const;
   private readonly agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
   private httpServer: http.Server | undefined;
+  /** Upstream sockets already counted (the agent reuses them across requests). */
+  private readonly seenSockets = new WeakSet<object>();
 
   constructor(o: ProxyOptions) {
     super(o);
@@ -65,6 +67,7 @@ export class HttpProxy extends ProxyBase<HttpFault> {
       // Match and probability, the one place: each fault rolls once per matching request.
       if (!f.matches(method, pathname)) continue;
       if (e.info.toxicity < 1 && !(this.random() < e.info.toxicity)) continue;
+      e.hits++;
       if (f.onRequest && (await f.onRequest(req, res)) === 'done') return;
       if (f.rewriteBody) (rewrite ??= []).push(f);
     }
@@ -73,6 +76,7 @@ export class HttpProxy extends ProxyBase<HttpFault> {
   }
 
   private forward(req: IncomingMessage, res: ServerResponse, method: string, url: string, rewrite: HttpFault[] | undefined): void {
+    this.upstreamRequests++;
     const up = http.request(
       { host: this.upstreamHost, port: this.upstreamPort, method, path: url, headers: forwardHeaders(req.headers), agent: this.agent },
       (upRes) => {
@@ -95,6 +99,11 @@ export class HttpProxy extends ProxyBase<HttpFault> {
         upRes.on('error', () => res.destroy());
       },
     );
+    up.once('socket', (s) => {
+      if (this.seenSockets.has(s)) return;
+      this.seenSockets.add(s);
+      this.upstreamConnections++;
+    });
     up.on('error', () => {
       if (!res.headersSent) {
         res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8', 'x-faultline-proxy': this.name });

@@ -143,6 +143,7 @@ export class Link {
       if (on === undefined) {
         on = e.info.toxicity >= 1 || (e.info.toxicity > 0 && this.owner.random() < e.info.toxicity);
         this.rolls.set(e, on);
+        if (on) e.hits++;
       }
       if (on) next.push(e);
     }

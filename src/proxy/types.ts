@@ -40,6 +40,18 @@ export interface ProxyHandle {
   /** Removes a toxic by name; false when there was none (removal is idempotent). */
   removeToxic(name: string): Promise<boolean>;
   toxics(): ToxicInfo[];
+  /**
+   * What a toxic measured of its own effect while present: `hits` (times its
+   * toxicity roll came up: connection directions for TCP toxics, requests for
+   * HTTP faults) and whatever the toxic counts itself. Undefined when no such toxic.
+   */
+  toxicEffect(name: string): Record<string, number> | undefined;
+  /**
+   * What reached the upstream since the proxy started, cumulative: connections
+   * opened to it and, for HTTP proxies, requests forwarded to it. The run samples
+   * it per window to show what the dependency saw (amplification).
+   */
+  traffic(): { connections: number; requests?: number };
 }
 
 export interface ProxyRegistry {

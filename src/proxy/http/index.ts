@@ -5,6 +5,7 @@ import { httpError } from './error.ts';
 import { httpAbort } from './abort.ts';
 import { httpDelay } from './delay.ts';
 import { malformedBody } from './malformed_body.ts';
+import { bodyPatch } from './body_patch.ts';
 import { z } from 'zod';
 
 /** `down` works on HTTP proxies too: the proxy stops listening while it is present. */
@@ -18,5 +19,6 @@ export const httpFaultTypes: Record<string, ToxicFactory<HttpFault>> = {
   'http-abort': httpAbort,
   'http-delay': httpDelay,
   'malformed-body': malformedBody,
+  'body-patch': bodyPatch,
   down,
 };
