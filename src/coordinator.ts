@@ -15,7 +15,7 @@ import { RESULT_VERSION } from './result.ts';
 import { evaluateWindow, type WindowVerdict } from './hypothesis/evaluate.ts';
 import { compare, type Clause } from './hypothesis/parse.ts';
 import { measure } from './hypothesis/evaluate.ts';
-import { absorb, mergeStats, mergeWindows, summarizeStats } from './metrics/merge.ts';
+import { absorb, completedCount, mergeStats, mergeWindows, summarizeStats } from './metrics/merge.ts';
 import { initHistograms } from './metrics/histogram.ts';
 import { findBreaches, findBreakingPoint, levelOf } from './analysis/breaches.ts';
 import { fitUsl, type Capacity } from './analysis/capacity.ts';
@@ -294,7 +294,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
       held: !broke,
       insufficient,
       generatorLimited: ws.some((x) => x.w.generator.limited),
-      achievedRate: secs > 0 ? ws.reduce((a, x) => a + x.w.overall.requests, 0) / secs : 0,
+      achievedRate: secs > 0 ? ws.reduce((a, x) => a + completedCount(x.w.overall), 0) / secs : 0,
     };
   }
 
@@ -387,7 +387,7 @@ function poolWindows(ws: Window[]): Window {
   const secs = Math.max(last.end - first.start, 1) / 1000;
   const overall = mergeStats(ws.map((w) => w.overall));
   const offered = ws.reduce((a, w) => a + w.offered, 0);
-  return { ...first, end: last.end, offered, sent: ws.reduce((a, w) => a + w.sent, 0), offeredRate: offered / secs, achievedRate: overall.requests / secs, overall, byName };
+  return { ...first, end: last.end, offered, sent: ws.reduce((a, w) => a + w.sent, 0), offeredRate: offered / secs, achievedRate: completedCount(overall) / secs, overall, byName };
 }
 
 function stageResult(p: StagePlan, i: number, ws: Window[], start: number, end: number): StageResult {
@@ -413,7 +413,7 @@ function stageResult(p: StagePlan, i: number, ws: Window[], start: number, end: 
     rateFrom: p.model === 'open' && p.rateFrom !== p.rateTo ? p.rateFrom : undefined,
     rateTo: p.model === 'open' && p.rateFrom !== p.rateTo ? p.rateTo : undefined,
     concurrency: p.model === 'closed' ? p.concurrency : undefined,
-    achievedRate: secs > 0 ? all.requests / secs : 0,
+    achievedRate: secs > 0 ? (all.requests - (all.errors.unfinished ?? 0)) / secs : 0,
     requests: all.requests,
     errors: all.errors,
     errorCount: all.errorCount,

@@ -17,11 +17,14 @@ export const ERROR_KINDS = [
   'connect_refused',
   'connect_timeout',
   'reset',
+  'closed',
   'timeout',
   'http_5xx',
   'http_4xx',
   'unexpected_status',
   'mismatch',
+  'malformed',
+  'unfinished',
   'other',
 ] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];

@@ -1,16 +1,23 @@
 /**
  * A lean HTTP/1.1 client connection for plain-http targets: the load worker's
  * fast path. One TCP connection, requests pre-encoded as bytes, responses
- * parsed in place (status, Content-Length, chunked, Connection: close),
- * pipelining in order, and writes made in one turn of the event loop leaving
- * together. It calls the same handler methods undici's `dispatch` does, so the
- * worker treats both alike; https targets keep using undici.
+ * parsed in place by the pure parser (parse.ts), pipelining in order, and
+ * writes made in one turn of the event loop leaving together. It calls the
+ * same handler methods undici's `dispatch` does, so the worker treats both
+ * alike; https targets keep using undici.
+ *
+ * It never sends a request twice. A request whose connection ends before its
+ * response is complete fails with what happened on the wire: `reset` (RST),
+ * `closed` (the server closed, or announced its close before answering it),
+ * `malformed` (the response could not be parsed). A load tester reports what
+ * the target did; it does not paper over it with a retry.
  *
  * Why not undici here: per request it builds and validates a Request, parses
  * every header into strings and objects and keeps timers; on one core that is
  * about half of the worker's time (bench/README.md has the profile).
  */
 import net from 'node:net';
+import { ResponseParser, EOF_TRUNCATED, ANY, HEAD, NONE, type ResponseSink } from './parse.ts';
 
 /** What the connection needs from the worker's request handler. */
 export interface H1Handler {
@@ -24,8 +31,6 @@ export interface H1Handler {
   readonly wantsBody: boolean;
   /** A HEAD request: its response has no body whatever its headers say. */
   readonly head: boolean;
-  /** Set when the request was re-sent once after the server closed a connection before answering it. */
-  retried: boolean;
 }
 
 export interface H1Options {
@@ -35,25 +40,17 @@ export interface H1Options {
   connectTimeoutMs: number;
 }
 
-/** An error with the code the worker classifies by (Node's own socket errors already carry one). */
-function coded(message: string, code: string, name = 'Error'): Error {
+/** Error codes of this client (Node's own socket errors already carry one). */
+export const CLOSED = 'FL_CLOSED';
+export const MALFORMED = 'FL_MALFORMED';
+
+/** An error with the code the worker classifies by. */
+export function coded(message: string, code: string, name = 'Error'): Error {
   const e = new Error(message) as Error & { code: string };
   e.code = code;
   e.name = name;
   return e;
 }
-
-// Parser states.
-const S_HEAD = 0;
-const S_BODY = 1;
-const S_CHUNK_SIZE = 2;
-const S_CHUNK_DATA = 3;
-const S_CHUNK_CRLF = 4;
-const S_TRAILERS = 5;
-const S_UNTIL_CLOSE = 6;
-
-const MAX_HEAD = 64 * 1024;
-const CRLFCRLF = Buffer.from('\r\n\r\n');
 
 /** Encodes a request once (static requests are encoded when the worker starts). */
 export function encodeRequest(hostHeader: string, method: string, path: string, headers: Record<string, string>, body: string | Buffer | null): Buffer {
@@ -76,37 +73,58 @@ export function encodeRequest(hostHeader: string, method: string, path: string, 
   return payload && payload.length ? Buffer.concat([Buffer.from(head, 'latin1'), payload]) : Buffer.from(head, 'latin1');
 }
 
-/** Case-insensitive match of an ASCII header name (given in lower case, with its colon) at `at`. */
-function nameIs(b: Buffer, at: number, lower: string): boolean {
-  for (let i = 0; i < lower.length; i++) if ((b[at + i] | 0x20) !== lower.charCodeAt(i)) return false;
-  return true;
+/** A FIFO of handlers as a growable ring: memory stays at the deepest pipeline seen, whatever the request count. */
+class Ring {
+  buf: (H1Handler | undefined)[] = new Array(4);
+  head = 0;
+  size = 0;
+  push(h: H1Handler): void {
+    if (this.size === this.buf.length) {
+      const next = new Array<H1Handler | undefined>(this.buf.length * 2);
+      for (let i = 0; i < this.size; i++) next[i] = this.buf[(this.head + i) % this.buf.length];
+      this.buf = next;
+      this.head = 0;
+    }
+    this.buf[(this.head + this.size) % this.buf.length] = h;
+    this.size++;
+  }
+  peek(): H1Handler | undefined {
+    return this.size > 0 ? this.buf[this.head] : undefined;
+  }
+  shift(): H1Handler | undefined {
+    if (this.size === 0) return undefined;
+    const h = this.buf[this.head];
+    this.buf[this.head] = undefined;
+    this.head = (this.head + 1) % this.buf.length;
+    this.size--;
+    return h;
+  }
+  indexOf(h: H1Handler): number {
+    for (let i = 0; i < this.size; i++) if (this.buf[(this.head + i) % this.buf.length] === h) return i;
+    return -1;
+  }
+  /** Empties the ring, returning what it held in order. */
+  drain(): H1Handler[] {
+    const out: H1Handler[] = [];
+    while (this.size > 0) out.push(this.shift()!);
+    this.head = 0;
+    return out;
+  }
 }
 
-/** The header value from `at` to the end of its line, lower-cased (short values only: Connection, Transfer-Encoding). */
-function valueAt(b: Buffer, at: number, end: number): string {
-  return b.toString('latin1', at, end).trim().toLowerCase();
-}
-
-export class H1Connection {
+export class H1Connection implements ResponseSink {
   readonly opts: H1Options;
   socket: net.Socket | undefined;
   connected = false;
-  /** Written, awaiting their responses, oldest first (index `first` onwards). */
-  inflight: (H1Handler | undefined)[] = [];
-  first = 0;
-  /** Not yet written: waiting for the connection. */
+  /** Written, awaiting their responses, oldest first. */
+  readonly inflight = new Ring();
+  /** Not yet written: waiting for the connection to open. */
   pending: { h: H1Handler; bytes: Buffer }[] = [];
-  /** The bytes of each in-flight request, kept to re-send them if the server closes before answering. */
-  sentBytes: (Buffer | undefined)[] = [];
   corked = false;
   destroyed = false;
   connectTimer: NodeJS.Timeout | undefined;
-  // Response parser state.
-  state = S_HEAD;
-  rest: Buffer | undefined;
-  remaining = 0;
-  closeAfter = false;
-  gotBytes = false;
+  /** One parser per connection: a callback may open the next connection while this one's parser is mid-packet. */
+  parser: ResponseParser = new ResponseParser(this);
 
   constructor(opts: H1Options) {
     this.opts = opts;
@@ -114,7 +132,7 @@ export class H1Connection {
 
   /** Requests written and not yet answered, plus those waiting for the connection. */
   get size(): number {
-    return this.inflight.length - this.first + this.pending.length;
+    return this.inflight.size + this.pending.length;
   }
 
   send(h: H1Handler, bytes: Buffer): void {
@@ -139,7 +157,6 @@ export class H1Connection {
       process.nextTick(this.uncork);
     }
     this.inflight.push(h);
-    this.sentBytes.push(bytes);
     s.write(bytes);
     h.onRequestStart(this);
   }
@@ -152,10 +169,8 @@ export class H1Connection {
   private connect(): void {
     const s = net.connect({ host: this.opts.host, port: this.opts.port, noDelay: true });
     this.socket = s;
-    this.state = S_HEAD;
-    this.rest = undefined;
-    this.gotBytes = false;
-    this.closeAfter = false;
+    const parser = new ResponseParser(this);
+    this.parser = parser;
     this.connectTimer = setTimeout(() => {
       this.connectTimer = undefined;
       if (!this.connected && this.socket === s) this.fail(s, coded(`connect timeout (${this.opts.connectTimeoutMs} ms) to ${this.opts.host}:${this.opts.port}`, 'UND_ERR_CONNECT_TIMEOUT', 'ConnectTimeoutError'));
@@ -170,28 +185,30 @@ export class H1Connection {
       for (const p of waiting) this.write(p.h, p.bytes);
     });
     s.on('data', (chunk: Buffer) => {
-      if (this.socket === s) this.onData(chunk);
+      if (this.socket !== s) return;
+      if (parser.feed(chunk) || this.socket !== s) return;
+      const why = parser.error;
+      if (why !== undefined) this.fail(s, coded(`invalid HTTP response: ${why}`, MALFORMED, 'HTTPParserError'));
     });
     s.on('error', (err) => {
       if (this.socket === s) this.fail(s, err);
     });
     s.on('end', () => {
       if (this.socket !== s) return;
-      if (this.state === S_UNTIL_CLOSE) this.complete();
-      this.fail(s, coded('the server closed the connection', 'UND_ERR_SOCKET', 'SocketError'), true);
+      const was = parser.eof();
+      if (this.socket !== s) return;
+      this.fail(s, coded(was === EOF_TRUNCATED ? 'the server closed the connection in the middle of a response' : 'the server closed the connection before answering', CLOSED, 'SocketError'));
     });
     s.on('close', () => {
-      if (this.socket === s) this.fail(s, coded('the connection closed', 'UND_ERR_SOCKET', 'SocketError'), true);
+      if (this.socket === s) this.fail(s, coded('the connection closed before a complete response', CLOSED, 'SocketError'));
     });
   }
 
   /**
-   * The connection is over. Requests on it fail with `err`, except those the
-   * server closed on without a byte of answer: behind a `Connection: close`
-   * the server never saw them, so they are sent again (each such connection
-   * answers at least one); closed on otherwise (a keep-alive race), once.
+   * The connection is over: every request on it fails with `err`, counted once and
+   * never sent again. A request waiting for this connection to open shares its fate.
    */
-  private fail(s: net.Socket, err: Error, closedByServer = false, announced = false): void {
+  private fail(s: net.Socket, err: Error): void {
     if (this.socket !== s) return;
     this.socket = undefined;
     this.connected = false;
@@ -199,66 +216,46 @@ export class H1Connection {
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
     s.destroy();
-    const written = this.inflight.slice(this.first) as H1Handler[];
-    const bytes = this.sentBytes.slice(this.first) as Buffer[];
-    this.inflight = [];
-    this.sentBytes = [];
-    this.first = 0;
-    const headUnanswered = !this.gotBytes;
-    const again: { h: H1Handler; bytes: Buffer }[] = [];
-    for (let i = 0; i < written.length; i++) {
-      const h = written[i];
-      // The head of the line may have had part of its answer; the rest had none.
-      const unanswered = i > 0 || headUnanswered;
-      if (announced || (closedByServer && unanswered && !h.retried)) {
-        if (!announced) h.retried = true;
-        again.push({ h, bytes: bytes[i] });
-      } else h.onResponseError(null, err);
-    }
-    // Requests still waiting for this connection share its fate when it could not be made at all.
+    const written = this.inflight.drain();
     const waiting = this.pending;
     this.pending = [];
-    if (this.neverConnected(err)) for (const p of waiting) p.h.onResponseError(null, err);
-    else again.push(...waiting);
-    if (again.length > 0 && !this.destroyed) {
-      this.pending = again;
-      this.connect();
-    } else for (const p of again) p.h.onResponseError(null, err);
+    for (let i = 0; i < written.length; i++) written[i].onResponseError(null, err);
+    for (const p of waiting) p.h.onResponseError(null, err);
   }
 
-  private neverConnected(err: Error): boolean {
-    const code = (err as Error & { code?: string }).code;
-    return code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'EADDRNOTAVAIL';
-  }
-
-  /** Cancels one request (a timeout): it fails with `err`; the connection is closed and the others on it are sent again. */
+  /**
+   * Cancels one request (its timeout): it fails with `err`. If it is on the wire the
+   * connection is closed, as its answer could still come and answers come in order;
+   * the others written on it fail as `closed` (they are not sent again).
+   */
   cancel(h: H1Handler, err: Error): void {
     const pi = this.pending.findIndex((p) => p.h === h);
     if (pi >= 0) {
       this.pending.splice(pi, 1);
       h.onResponseError(null, err);
+      if (this.pending.length === 0 && !this.connected && this.socket) {
+        // Nothing else waits for this connection attempt.
+        const s = this.socket;
+        this.socket = undefined;
+        if (this.connectTimer) clearTimeout(this.connectTimer);
+        this.connectTimer = undefined;
+        s.destroy();
+      }
       return;
     }
-    const idx = this.inflight.indexOf(h, this.first);
-    if (idx < 0 || !this.socket) return;
-    // Its answer may still come, and answers come in order: the connection cannot be used again.
+    if (this.inflight.indexOf(h) < 0 || !this.socket) return;
     const s = this.socket;
-    const others: { h: H1Handler; bytes: Buffer }[] = [];
-    for (let i = this.first; i < this.inflight.length; i++) if (i !== idx) others.push({ h: this.inflight[i]!, bytes: this.sentBytes[i]! });
-    this.inflight = [];
-    this.sentBytes = [];
-    this.first = 0;
+    const written = this.inflight.drain();
+    const waiting = this.pending;
+    this.pending = [];
     this.socket = undefined;
     this.connected = false;
     this.corked = false;
     s.destroy();
     h.onResponseError(null, err);
-    const again = [...others, ...this.pending];
-    this.pending = [];
-    if (again.length > 0 && !this.destroyed) {
-      this.pending = again;
-      this.connect();
-    }
+    const behind = coded('faultline closed the connection: a request ahead of this one on it timed out (answers come in order)', CLOSED, 'SocketError');
+    for (const o of written) if (o !== h) o.onResponseError(null, behind);
+    for (const p of waiting) p.h.onResponseError(null, behind);
   }
 
   destroy(): void {
@@ -271,162 +268,30 @@ export class H1Connection {
     this.pending = [];
   }
 
-  // ---- response parsing ----
+  // ---- the parser's sink ----
 
-  private onData(chunk: Buffer): void {
-    let b = chunk;
-    if (this.rest !== undefined) {
-      b = Buffer.concat([this.rest, chunk]);
-      this.rest = undefined;
-    }
-    let pos = 0;
-    const end = b.length;
-    // Callbacks may close this connection (and open the next): stop at once when they do.
-    const s = this.socket;
-    while (pos < end && this.socket === s && s !== undefined) {
-      const st = this.state;
-      if (st === S_HEAD) {
-        const he = b.indexOf(CRLFCRLF, pos);
-        if (he < 0) {
-          if (end - pos > MAX_HEAD) return this.protocolError('response headers larger than 64 KB');
-          this.rest = b.subarray(pos);
-          return;
-        }
-        if (!this.head(b, pos, he)) return;
-        pos = he + 4;
-      } else if (st === S_BODY) {
-        const n = Math.min(this.remaining, end - pos);
-        const h = this.inflight[this.first]!;
-        if (h.wantsBody) h.onResponseData(null, b.subarray(pos, pos + n));
-        pos += n;
-        this.remaining -= n;
-        if (this.remaining === 0) this.complete();
-      } else if (st === S_UNTIL_CLOSE) {
-        const h = this.inflight[this.first]!;
-        if (h.wantsBody) h.onResponseData(null, b.subarray(pos, end));
-        pos = end;
-      } else if (st === S_CHUNK_SIZE || st === S_CHUNK_CRLF || st === S_TRAILERS) {
-        const le = b.indexOf(0x0a, pos);
-        if (le < 0) {
-          if (end - pos > MAX_HEAD) return this.protocolError('chunk line longer than 64 KB');
-          this.rest = b.subarray(pos);
-          return;
-        }
-        if (st === S_CHUNK_SIZE) {
-          const size = parseInt(b.toString('latin1', pos, le), 16);
-          if (!Number.isFinite(size) || size < 0) return this.protocolError('bad chunk size');
-          this.state = size === 0 ? S_TRAILERS : S_CHUNK_DATA;
-          this.remaining = size;
-        } else if (st === S_CHUNK_CRLF) {
-          this.state = S_CHUNK_SIZE;
-        } else if (le - pos <= 1) {
-          // The empty line after the last chunk (and any trailers).
-          this.complete();
-        }
-        pos = le + 1;
-      } else {
-        // S_CHUNK_DATA
-        const n = Math.min(this.remaining, end - pos);
-        const h = this.inflight[this.first]!;
-        if (h.wantsBody) h.onResponseData(null, b.subarray(pos, pos + n));
-        pos += n;
-        this.remaining -= n;
-        if (this.remaining === 0) this.state = S_CHUNK_CRLF;
-      }
-    }
+  awaiting(): number {
+    const h = this.inflight.peek();
+    return h === undefined ? NONE : h.head ? HEAD : ANY;
   }
 
-  /** Parses a status line and headers in b[from, he); false when the connection was given up. */
-  private head(b: Buffer, from: number, he: number): boolean {
-    const h = this.inflight[this.first];
-    if (h === undefined) {
-      this.protocolError('a response arrived with no request waiting for it');
-      return false;
-    }
-    // "HTTP/1.1 200 OK"
-    if (b[from] !== 0x48 || b[from + 1] !== 0x54 || b[from + 4] !== 0x2f || b[from + 8] !== 0x20) {
-      this.protocolError(`not an HTTP/1.x response: ${JSON.stringify(b.toString('latin1', from, Math.min(he, from + 40)))}`);
-      return false;
-    }
-    const status = (b[from + 9] - 48) * 100 + (b[from + 10] - 48) * 10 + (b[from + 11] - 48);
-    if (!(status >= 100 && status <= 999)) {
-      this.protocolError('bad status code');
-      return false;
-    }
-    const http10 = b[from + 7] === 0x30;
-    this.gotBytes = true;
-    let length = -1;
-    let chunked = false;
-    let close = http10;
-    // Header lines: only Content-Length, Transfer-Encoding and Connection matter here.
-    let line = b.indexOf(0x0a, from) + 1;
-    while (line > 0 && line < he) {
-      let le = b.indexOf(0x0a, line);
-      if (le < 0 || le > he) le = he;
-      const c = b[line] | 0x20;
-      if (c === 0x63) {
-        if (nameIs(b, line, 'content-length:')) {
-          let v = 0;
-          let i = line + 15;
-          while (i < le && (b[i] === 0x20 || b[i] === 0x09)) i++;
-          const start = i;
-          while (i < le && b[i] >= 0x30 && b[i] <= 0x39) v = v * 10 + (b[i++] - 48);
-          if (i === start) {
-            this.protocolError('bad Content-Length');
-            return false;
-          }
-          length = v;
-        } else if (nameIs(b, line, 'connection:')) {
-          const v = valueAt(b, line + 11, le);
-          if (v.includes('close')) close = true;
-          else if (v.includes('keep-alive')) close = false;
-        }
-      } else if (c === 0x74 && nameIs(b, line, 'transfer-encoding:')) {
-        if (valueAt(b, line + 18, le).includes('chunked')) chunked = true;
-      }
-      line = le + 1;
-    }
-    if (status < 200) {
-      // 100 Continue, 103 Early Hints: the final response follows.
-      if (status === 101) {
-        this.protocolError('the server switched protocols (101), which a load test does not follow');
-        return false;
-      }
-      return true;
-    }
-    this.closeAfter = close;
-    h.onResponseStart(null, status);
-    if (h.head || status === 204 || status === 304) this.complete();
-    else if (chunked) this.state = S_CHUNK_SIZE;
-    else if (length >= 0) {
-      this.remaining = length;
-      this.state = S_BODY;
-      if (length === 0) this.complete();
-    } else this.state = S_UNTIL_CLOSE;
-    return true;
+  onStatus(status: number): void {
+    this.inflight.peek()!.onResponseStart(null, status);
   }
 
-  /** The head-of-line response is complete. */
-  private complete(): void {
-    const h = this.inflight[this.first]!;
-    this.inflight[this.first] = undefined;
-    this.sentBytes[this.first] = undefined;
-    this.first++;
-    if (this.first === this.inflight.length) {
-      this.inflight.length = 0;
-      this.sentBytes.length = 0;
-      this.first = 0;
-    }
-    this.state = S_HEAD;
-    this.gotBytes = false;
-    const closing = this.closeAfter;
-    this.closeAfter = false;
+  wantsBody(): boolean {
+    return this.inflight.peek()!.wantsBody;
+  }
+
+  onBody(chunk: Buffer): void {
+    this.inflight.peek()!.onResponseData(null, chunk);
+  }
+
+  onComplete(close: boolean): void {
+    const h = this.inflight.shift()!;
+    // The server announced its close: the requests behind this one will not be answered. The connection is given up
+    // before the handler runs, so that a request it sends at once (closed model) goes to a new connection.
+    if (close && this.socket) this.fail(this.socket, coded('the server announced it closes the connection (Connection: close) before answering this request', CLOSED, 'SocketError'));
     h.onResponseEnd();
-    // The server said it closes after this response: whatever followed it is sent again on a new connection.
-    if (closing && this.socket) this.fail(this.socket, coded('the server closed the connection', 'UND_ERR_SOCKET', 'SocketError'), true, true);
-  }
-
-  private protocolError(message: string): void {
-    if (this.socket) this.fail(this.socket, coded(`invalid HTTP response: ${message}`, 'HPE_INVALID', 'HTTPParserError'));
   }
 }

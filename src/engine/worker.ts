@@ -30,10 +30,12 @@ import { initHistograms, newHistogram, encode, clampUs } from '../metrics/histog
 import { ERROR_KINDS, type ErrorKind } from '../result.ts';
 import type { FromWorker, ToWorker, WireRequest, WireStage, WireStats, WireWindow, WorkerTask } from './messages.ts';
 import { arrivalsBefore, arrivalTime, segmentPhase } from './schedule.ts';
-import { H1Connection, encodeRequest } from './http1.ts';
+import { H1Connection, encodeRequest, CLOSED, MALFORMED } from './http1.ts';
+import { StringDecoder } from 'node:string_decoder';
 
 const KIND_INDEX: Record<ErrorKind, number> = Object.fromEntries(ERROR_KINDS.map((k, i) => [k, i])) as Record<ErrorKind, number>;
 const HTTP_4XX = KIND_INDEX.http_4xx;
+const UNFINISHED = KIND_INDEX.unfinished;
 
 /** Per request name, per window. */
 class Recorder {
@@ -409,8 +411,9 @@ class LoadWorker {
     const reqs = this.slotRequest;
     for (let i = 0; i < reqs.length; i++) {
       const h = reqs[i];
-      // A request not yet written is still connecting: the connect timeout covers it.
-      if (h !== undefined && h.controller !== undefined && now - h.sentAt >= limit) h.timeout();
+      // An undici request not yet written is still connecting: undici's connect timeout covers it. Our own client's
+      // requests are cancelled wherever they are (a connection that never opens must not pin them).
+      if (h !== undefined && (h.controller !== undefined || h.conn !== undefined) && now - h.sentAt >= limit) h.timeout();
     }
   };
 
@@ -450,7 +453,9 @@ class LoadWorker {
     }
     if (opts && this.fast) {
       h.head = opts.method === 'HEAD';
-      this.conns[slot % this.task.connections].send(h, bytes!);
+      const conn = this.conns[slot % this.task.connections];
+      h.conn = conn;
+      conn.send(h, bytes!);
     } else if (opts) {
       const ci = slot % this.task.connections;
       if (this.batchWrites) {
@@ -540,6 +545,8 @@ class LoadWorker {
         this.ending = true;
         this.sendDue();
         this.ending = false;
+        // What is still due was never sent (every slot stayed busy): each is accounted for as unfinished.
+        this.unsent(this.totalArrivals, 'never sent: every connection slot stayed busy until the stage ended');
       }
       this.stageActive = false;
       if (this.pumpTimer) clearTimeout(this.pumpTimer);
@@ -554,7 +561,9 @@ class LoadWorker {
     const stageIdx = s?.index ?? -1;
     let offered: number;
     if (s && s.model === 'open') {
-      const el = Math.min(Math.max(boundaryLocal - this.stageStart, 0), s.durationMs);
+      // After a stop, arrivals are no longer due: the schedule ended when the stop came.
+      const upTo = this.stoppedAt < boundaryLocal ? this.stoppedAt : boundaryLocal;
+      const el = Math.min(Math.max(upTo - this.stageStart, 0), s.durationMs);
       const due = arrivalsBefore(el, s.rateFrom, s.rateTo, s.durationMs, this.phase);
       offered = due - this.winOfferedBase;
       this.winOfferedBase = due;
@@ -598,8 +607,37 @@ class LoadWorker {
   }
 
   drainResolve: (() => void) | undefined;
+  /** When the stop came (local ms); Infinity while running. */
+  stoppedAt = Infinity;
+
+  /**
+   * Arrivals of the current open stage from `nextIdx` up to (not including) `upTo` that will never be sent:
+   * each is recorded once as `unfinished`, its age since its intended send a lower bound of its latency.
+   */
+  unsent(upTo: number, why: string): void {
+    const s = this.stage;
+    if (!s || s.model !== 'open') return;
+    const now = performance.now();
+    for (; this.nextIdx < upTo; this.nextIdx++) {
+      const intended = this.stageStart + arrivalTime(this.nextIdx, s.rateFrom, s.rateTo, s.durationMs, this.phase);
+      const rec = this.pickTemplate().rec;
+      rec.latency.recordValue(clampUs((now - intended) * 1000));
+      rec.requests++;
+      rec.errors++;
+      rec.byKind[UNFINISHED]++;
+      if (rec.examples[UNFINISHED] === undefined) rec.examples[UNFINISHED] = why;
+    }
+  }
 
   async stop(graceMs: number): Promise<void> {
+    const now = performance.now();
+    if (this.stageActive && this.open && this.stage) {
+      // Arrivals already due but waiting for a slot will not be sent now.
+      const s = this.stage;
+      const due = arrivalsBefore(Math.min(now - this.stageStart, s.durationMs), s.rateFrom, s.rateTo, s.durationMs, this.phase);
+      this.unsent(due, 'never sent: the run stopped while it waited for a connection slot');
+    }
+    this.stoppedAt = now;
     this.stopping = true;
     this.stageActive = false;
     this.waiting.clear();
@@ -612,6 +650,8 @@ class LoadWorker {
       });
     }
     clearInterval(this.sweepTimer);
+    // Requests still waiting after the grace period are accounted for, once, as unfinished.
+    for (const h of this.slotRequest) if (h !== undefined && !h.done) h.unfinished();
     // Whatever completed since the last boundary goes into a final window.
     this.flush(performance.now(), true);
     this.lag.disable();
@@ -648,11 +688,14 @@ class Handler {
   readonly sentAt: number;
   /** Set once the request is written to a connection (onRequestStart): what can cancel it. */
   controller: { abort(reason: Error): void } | H1Connection | undefined = undefined;
+  /** Our own client's connection, set before the request is handed to it (undici's requests use `controller`). */
+  conn: H1Connection | undefined = undefined;
   status = 0;
   body = '';
+  /** Decodes the body across packets (a UTF-8 character may be split between two); only for body assertions. */
+  decoder: StringDecoder | undefined = undefined;
   done = false;
   head = false;
-  retried = false;
   readonly wantsBody: boolean;
   constructor(w: LoadWorker, tpl: Template, slot: number, stageIndex: number, intended: number, sentAt: number) {
     this.w = w;
@@ -671,7 +714,7 @@ class Handler {
   }
   onResponseData(_c: unknown, chunk: Buffer): void {
     // Bodies are consumed (and dropped) unless an assertion needs them.
-    if (this.tpl.keepBody && this.body.length < 1 << 20) this.body += chunk.toString();
+    if (this.tpl.keepBody && this.body.length < 1 << 20) this.body += (this.decoder ??= new StringDecoder('utf8')).write(chunk);
   }
   onResponseEnd(): void {
     if (this.done) return;
@@ -688,11 +731,8 @@ class Handler {
   }
   onResponseError(_c: unknown, err: Error & { code?: string; cause?: { code?: string } }): void {
     if (this.done) return;
-    if (this.w.stopping && (err.name === 'ClientDestroyedError' || err.name === 'AbortError')) {
-      this.done = true;
-      this.w.completed(this.slot, this.stageIndex, performance.now());
-      return;
-    }
+    // At the stop, requests still waiting were recorded as unfinished before the connections were destroyed.
+    if (this.w.stopping && (err.name === 'ClientDestroyedError' || err.name === 'AbortError')) return this.unfinished();
     if (err instanceof RequestTimeoutError) this.fail('timeout', err.message);
     else this.fail(classify(err), `${err.code ?? err.name}: ${err.message}`);
   }
@@ -700,14 +740,18 @@ class Handler {
   timeout(): void {
     if (this.done) return;
     const err = new RequestTimeoutError(`no complete response within ${this.w.task.timeoutMs} ms (${this.tpl.wire.method} ${this.tpl.wire.path})`);
-    const c = this.controller;
-    if (c instanceof H1Connection) c.cancel(this, err);
-    else c?.abort(err);
+    if (this.conn !== undefined) this.conn.cancel(this, err);
+    else (this.controller as { abort(reason: Error): void } | undefined)?.abort(err);
     if (!this.done) this.fail('timeout', err.message);
   }
   fail(kind: ErrorKind, message: string): void {
     if (this.done) return;
     this.record(kind, message);
+  }
+  /** Still waiting when the run ended: its age so far is a lower bound of its latency. */
+  unfinished(): void {
+    if (this.done) return;
+    this.record('unfinished', `no complete response when the run ended (${this.tpl.wire.method} ${this.tpl.wire.path}, waited ${Math.round(performance.now() - this.intended)} ms)`);
   }
   record(kind: ErrorKind | undefined, message: string): void {
     this.done = true;
@@ -738,13 +782,20 @@ function classify(err: Error & { code?: string; cause?: { code?: string } }): Er
       return 'connect_timeout';
     case 'ECONNRESET':
     case 'EPIPE':
+      return 'reset';
+    // The connection ended (FIN, or a close the server announced) before the response was complete.
+    case CLOSED:
     case 'UND_ERR_SOCKET':
     case 'UND_ERR_CLOSED':
-      return 'reset';
+    case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
+      return 'closed';
+    case MALFORMED:
+      return 'malformed';
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT':
       return 'timeout';
     default:
-      return 'other';
+      // undici's parser errors carry llhttp's codes (HPE_INVALID_CONSTANT, HPE_UNEXPECTED_CONTENT_LENGTH, ...).
+      return code.startsWith('HPE_') || err.name === 'HTTPParserError' ? 'malformed' : 'other';
   }
 }

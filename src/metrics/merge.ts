@@ -7,6 +7,11 @@ import { ERROR_KINDS, type ErrorKind, type GeneratorHealth, type LatencySummary,
 import type { WireStats, WireWindow } from '../engine/messages.ts';
 import { encode, mergeEncoded, summarize, view } from './histogram.ts';
 
+/** Requests that ended in the window, answered or failed, not counting those still unfinished when the run ended. */
+export function completedCount(s: Stats): number {
+  return s.requests - (s.byKind.unfinished ?? 0);
+}
+
 export function mergeStats(list: readonly (WireStats | Stats)[]): Stats {
   if (list.length === 1) return list[0];
   const byKind: Partial<Record<ErrorKind, number>> = {};
@@ -87,7 +92,7 @@ export function mergeWindows(index: number, parts: readonly WireWindow[], model:
     offered,
     sent,
     offeredRate: offered / secs,
-    achievedRate: overall.requests / secs,
+    achievedRate: completedCount(overall) / secs,
     overall,
     byName,
     generator: g,
@@ -102,7 +107,7 @@ export function absorb(w: Window, parts: readonly WireWindow[]): Window {
   for (const n of names) byName[n] = mergeStats([w.byName[n], merged.byName[n]].filter((s): s is Stats => s !== undefined));
   const overall = mergeStats([w.overall, merged.overall]);
   const secs = Math.max(w.end - w.start, 1) / 1000;
-  return { ...w, byName, overall, sent: w.sent + merged.sent, achievedRate: overall.requests / secs };
+  return { ...w, byName, overall, sent: w.sent + merged.sent, achievedRate: completedCount(overall) / secs };
 }
 
 export interface StatsSummary {
