@@ -18,7 +18,6 @@ import { parseClause, splitClauses, type Clause } from '../hypothesis/parse.ts';
 import type { WireRequest } from '../engine/messages.ts';
 import type { FaultSpecBase } from '../faults/types.ts';
 import { faultKinds } from '../faults/index.ts';
-import { proxyKindMode } from '../faults/proxyKinds.ts';
 import { loadModule } from './loadModule.ts';
 import { loadSpecSchemas } from './parts.ts';
 
@@ -282,7 +281,7 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
     if (kind.targets === 'proxy' && !isProxy) problems.push(`${at}.target: expected the name of a declared proxy (${Object.keys(proxies).join(', ') || 'none declared'}), got ${JSON.stringify(t)}`);
     if (kind.targets === 'service' && !isService) problems.push(`${at}.target: expected the name of a declared service (${Object.keys(services).join(', ') || 'none declared'}), got ${JSON.stringify(t)}`);
     if (kind.targets === 'service-or-pid' && t !== undefined && !isService) problems.push(`${at}.target: expected the name of a declared service (${Object.keys(services).join(', ') || 'none declared'}), got ${JSON.stringify(t)}`);
-    const mode = proxyKindMode[f.kind];
+    const mode = kind.proxyMode;
     if (isProxy && mode && mode !== 'any') {
       const pm = ((proxies[t!] as { mode?: string } | undefined)?.mode ?? 'tcp') as string;
       if (pm !== mode) problems.push(`${at}.kind: "${f.kind}" needs a ${mode} proxy; proxies.${t} is ${pm} (set mode: ${mode})`);

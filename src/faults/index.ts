@@ -1,9 +1,15 @@
 /**
- * Every fault kind, by name. Adding a fault kind is adding a file and a line:
- * proxy-backed kinds live in proxyKinds.ts, process and exec kinds in processKinds.ts.
+ * Every fault kind, by name. Adding a fault kind is adding a file in kinds/
+ * and a line here; a toxic or HTTP fault of the built-in proxy brings its own
+ * fault kind (kinds/proxy.ts derives them).
  */
+import { byName } from '../registry.ts';
 import type { FaultKind } from './types.ts';
-import { proxyFaultKinds } from './proxyKinds.ts';
-import { processFaultKinds } from './processKinds.ts';
+import { proxyFaultKinds } from './kinds/proxy.ts';
+import { toxiproxy } from './kinds/toxiproxy.ts';
+import { kill } from './kinds/kill.ts';
+import { terminate } from './kinds/terminate.ts';
+import { pause } from './kinds/pause.ts';
+import { exec } from './kinds/exec.ts';
 
-export const faultKinds: Record<string, FaultKind> = { ...proxyFaultKinds, ...processFaultKinds };
+export const faultKinds: Record<string, FaultKind> = byName([...proxyFaultKinds, toxiproxy, kill, terminate, pause, exec]);

@@ -70,12 +70,20 @@ export interface Fault {
   effectEnded?(): Promise<void> | undefined;
 }
 
-/** One fault kind: its parameter schema (strict zod object of the kind-specific keys) and a factory. */
+/**
+ * One fault kind: its name, its parameter schema (strict zod object of the
+ * kind-specific keys, in the user's units) and a factory. One module each
+ * (src/faults/kinds/), one line in the table in src/faults/index.ts.
+ */
 export interface FaultKind {
+  /** What a scenario writes as `kind`. */
+  readonly name: string;
   /** Kind-specific keys only; common keys (name, kind, target, at, atLoad, atStage, duration, probability) are handled by the config. */
   params: z.ZodType<Record<string, unknown>>;
   /** What `target` must name: a proxy, a service, either, or nothing. */
   targets: 'proxy' | 'service' | 'service-or-pid' | 'none' | 'any';
+  /** For `targets: 'proxy'`: the proxy mode it needs, checked when the scenario is validated. */
+  proxyMode?: 'tcp' | 'http' | 'any';
   create(spec: FaultSpecBase, ctx: FaultContext): Fault;
   /** One line for `--help` and README. */
   describe: string;

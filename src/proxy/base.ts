@@ -20,10 +20,28 @@ export interface MeasuresEffect {
   effect?(): object;
 }
 
+/**
+ * A scenario's fault of a toxic's kind: params in the user's units ("800ms",
+ * "64KB"), turned into the toxic's attributes. The fault kind itself is derived
+ * from the toxic (src/faults/kinds/proxy.ts), so a toxic stays one file.
+ */
+export interface ToxicFault {
+  /** Kind-specific keys of the fault, strict, in faultline units. */
+  params: z.ZodType<Record<string, unknown>>;
+  /** Params to the toxic's attributes (Toxiproxy's units); default: the params without `stream`. */
+  toAttributes?(params: Record<string, unknown>): Record<string, unknown>;
+  /** One line for `--help` and the README. */
+  describe: string;
+}
+
 /** A toxic (or HTTP fault) type as a proxy takes it. */
 export interface ToxicFactory<T> {
+  /** Toxiproxy's type name, and the name of the fault kind derived from it. */
+  readonly name: string;
   attributes: z.ZodType<Record<string, unknown>>;
   create(attributes: Record<string, unknown>): T;
+  /** How a scenario uses it as a fault kind (absent: through the proxy API only). */
+  readonly fault?: ToxicFault;
 }
 
 /** A proxy-level problem with an HTTP status for the API (400 bad input, 404 unknown, 409 conflict). */

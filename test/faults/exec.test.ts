@@ -2,7 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processFaultKinds } from '../../src/faults/processKinds.ts';
+import { faultKinds } from '../../src/faults/index.ts';
 import { Injector } from '../../src/faults/injector.ts';
 import { MemoryJournal } from '../../src/faults/journal.ts';
 import type { FaultSpecBase } from '../../src/faults/types.ts';
@@ -26,7 +26,7 @@ const spec = (params: Record<string, unknown>, more: Partial<FaultSpecBase> = {}
   at: 0,
   duration: 50,
   ...more,
-  params: processFaultKinds.exec.params.parse(params),
+  params: faultKinds.exec.params.parse(params),
 });
 const facts = { runId: 'r-17', target: 'http://127.0.0.1:8080', offeredRate: '400', FAULTLINE_SEED: '9' };
 
@@ -38,7 +38,7 @@ describe('exec', () => {
     const inj = new Injector(
       [spec({ command: `env | grep ^FAULTLINE_ | sort > inject.env`, undo: `echo "$FAULTLINE_FAULT undone $EXTRA" > undo.txt`, cwd: d, env: { EXTRA: 'x1' } })],
       testCtx({ facts, journal }),
-      processFaultKinds,
+      faultKinds,
       (e) => events.push(e),
       { clock: () => 0 }, // synthetic ticks: the inject's run time does not shift the 50 ms duration
     );
@@ -64,7 +64,7 @@ describe('exec', () => {
   it('a failing inject is a fault-error and the undo still runs', async () => {
     const d = tmp();
     const events: TimelineEvent[] = [];
-    const inj = new Injector([spec({ command: 'echo "no such container" >&2; exit 3', undo: 'touch undone', cwd: d })], testCtx({ facts }), processFaultKinds, (e) => events.push(e));
+    const inj = new Injector([spec({ command: 'echo "no such container" >&2; exit 3', undo: 'touch undone', cwd: d })], testCtx({ facts }), faultKinds, (e) => events.push(e));
     await inj.tick({ now: 0, elapsedMs: 0, offeredRate: 1, stage: 0 });
     expect(events).toEqual([expect.objectContaining({ type: 'fault-error', message: 'start failed: exec "echo \\"no such container\\" >&2; exit 3" exited with code 3: no such container' })]);
     expect(existsSync(join(d, 'undone'))).toBe(true);
@@ -76,7 +76,7 @@ describe('exec', () => {
     const events: TimelineEvent[] = [];
     const t0 = Date.now();
     const command = 'sleep 30 & echo $! > bg.pid; echo started; wait';
-    const inj = new Injector([spec({ command, undo: 'touch undone', timeout: '300ms', cwd: d })], testCtx(), processFaultKinds, (e) => events.push(e));
+    const inj = new Injector([spec({ command, undo: 'touch undone', timeout: '300ms', cwd: d })], testCtx(), faultKinds, (e) => events.push(e));
     await inj.tick({ now: 0, elapsedMs: 0, offeredRate: 1, stage: 0 });
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(events[0]).toMatchObject({ type: 'fault-error', message: `start failed: exec ${JSON.stringify(command)} timed out after 0.3s: started` });
@@ -86,7 +86,7 @@ describe('exec', () => {
   });
 
   it('a failing undo is reported by undoAll', async () => {
-    const inj = new Injector([spec({ command: 'true', undo: 'exit 5' }, { duration: undefined })], testCtx(), processFaultKinds, () => {});
+    const inj = new Injector([spec({ command: 'true', undo: 'exit 5' }, { duration: undefined })], testCtx(), faultKinds, () => {});
     await inj.tick({ now: 0, elapsedMs: 0, offeredRate: 1, stage: 0 });
     expect(await inj.undoAll()).toEqual({ failed: [{ fault: 'db lock', error: 'undo "exit 5" exited with code 5' }] });
   });
@@ -99,7 +99,7 @@ describe('exec', () => {
     const inj = new Injector(
       [spec({ command: `sleep 0.5; echo locked; sleep 30`, undo: `touch undone`, cwd: d, ready: { line: 'locked' } }, { duration: 400 })],
       testCtx({ journal }),
-      processFaultKinds,
+      faultKinds,
       (e) => events.push(e),
     );
     const t0 = now();
@@ -121,7 +121,7 @@ describe('exec', () => {
   it('a held command that exits by itself ends the fault before its duration', async () => {
     const events: TimelineEvent[] = [];
     const now = () => performance.timeOrigin + performance.now();
-    const inj = new Injector([spec({ command: 'echo held; sleep 0.4', ready: { line: true } }, { duration: 60_000 })], testCtx(), processFaultKinds, (e) => events.push(e));
+    const inj = new Injector([spec({ command: 'echo held; sleep 0.4', ready: { line: true } }, { duration: 60_000 })], testCtx(), faultKinds, (e) => events.push(e));
     const t0 = now();
     await inj.tick({ now: t0, elapsedMs: 0, offeredRate: 1, stage: 0 });
     await new Promise((r) => setTimeout(r, 700));

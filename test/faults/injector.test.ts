@@ -10,6 +10,7 @@ import { testCtx } from '../fixtures/faultCtx.ts';
 function recorder() {
   const calls: string[] = [];
   const kind: FaultKind = {
+    name: 'test',
     params: z.record(z.string(), z.unknown()),
     targets: 'none',
     describe: 'test',

@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serviceSpecSchema } from '../../src/services/schema.ts';
 import { startServices, type ManagedServices } from '../../src/services/manager.ts';
-import { processFaultKinds, pickRandom, selectionSize } from '../../src/faults/processKinds.ts';
+import { faultKinds } from '../../src/faults/index.ts';
+import { pickRandom, selectionSize } from '../../src/faults/targets.ts';
 import { Injector } from '../../src/faults/injector.ts';
 import { MemoryJournal } from '../../src/faults/journal.ts';
 import type { FaultSpecBase } from '../../src/faults/types.ts';
@@ -35,7 +36,7 @@ const kill = (params: Record<string, unknown>, more: Partial<FaultSpecBase> = {}
   kind: 'kill',
   target: 'api',
   ...more,
-  params: processFaultKinds.kill.params.parse(params),
+  params: faultKinds.kill.params.parse(params),
 });
 
 describe('replica selection', () => {
@@ -61,7 +62,7 @@ describe('kill', () => {
     const [pid] = reg.get('api')!.pids();
     const events: TimelineEvent[] = [];
     const journal = new MemoryJournal();
-    const inj = new Injector([kill({ restart: '300ms' }, { at: 0 })], testCtx({ services: reg, journal }), processFaultKinds, (e) => events.push(e));
+    const inj = new Injector([kill({ restart: '300ms' }, { at: 0 })], testCtx({ services: reg, journal }), faultKinds, (e) => events.push(e));
     const t0 = Date.now();
     await inj.tick({ now: t0, elapsedMs: 0, offeredRate: 50, stage: 0 });
     expect(journal.entries.size).toBe(1);
@@ -100,7 +101,7 @@ describe('kill', () => {
     for (let round = 0; round < 2; round++) {
       const { reg } = await service(4);
       const pids = reg.get('api')!.pids();
-      const fault = processFaultKinds.kill.create(kill({ replicas: '50%' }), testCtx({ services: reg, random: seeded(7) }));
+      const fault = faultKinds.kill.create(kill({ replicas: '50%' }), testCtx({ services: reg, random: seeded(7) }));
       await fault.start();
       const d = fault.detail!() as { replicas: number[]; pids: number[] };
       expect(d.replicas).toHaveLength(2);
@@ -120,13 +121,13 @@ describe('kill', () => {
 
   it('count: 3 kills three; terminate sends SIGTERM (graceful exit)', async () => {
     const { reg } = await service(4);
-    const f = processFaultKinds.kill.create(kill({ count: 3 }), testCtx({ services: reg, random: seeded(3) }));
+    const f = faultKinds.kill.create(kill({ count: 3 }), testCtx({ services: reg, random: seeded(3) }));
     await f.start();
     await f.stop();
     expect(await waitFor(() => reg.get('api')!.pids().length === 1, 2000)).toBe(true);
 
     const { reg: reg2 } = await service(1);
-    const term = processFaultKinds.terminate.create({ ...kill({}), kind: 'terminate' }, testCtx({ services: reg2 }));
+    const term = faultKinds.terminate.create({ ...kill({}), kind: 'terminate' }, testCtx({ services: reg2 }));
     await term.start();
     expect(await waitFor(() => reg2.get('api')!.replicas()[0].state === 'down', 2000)).toBe(true);
     expect(term.detail!()).toMatchObject({ signal: 'SIGTERM' });
@@ -135,7 +136,7 @@ describe('kill', () => {
 
   it('stopping early restarts at once instead of waiting for the delay', async () => {
     const { reg } = await service(1);
-    const f = processFaultKinds.kill.create(kill({ restart: '30s' }), testCtx({ services: reg }));
+    const f = faultKinds.kill.create(kill({ restart: '30s' }), testCtx({ services: reg }));
     await f.start();
     await sleep(50);
     const t0 = Date.now();
@@ -145,10 +146,10 @@ describe('kill', () => {
   });
 
   it('rejects restart for a pid it does not own, and a selection plus a pid', () => {
-    expect(processFaultKinds.kill.params.safeParse({ pid: 1234, restart: '1s' }).success).toBe(false);
-    expect(processFaultKinds.kill.params.safeParse({ pid: 1234, count: 1 }).success).toBe(false);
-    expect(processFaultKinds.kill.params.safeParse({ replicas: '50%', count: 1 }).success).toBe(false);
-    expect(processFaultKinds.kill.params.safeParse({ bogus: 1 }).success).toBe(false);
+    expect(faultKinds.kill.params.safeParse({ pid: 1234, restart: '1s' }).success).toBe(false);
+    expect(faultKinds.kill.params.safeParse({ pid: 1234, count: 1 }).success).toBe(false);
+    expect(faultKinds.kill.params.safeParse({ replicas: '50%', count: 1 }).success).toBe(false);
+    expect(faultKinds.kill.params.safeParse({ bogus: 1 }).success).toBe(false);
   });
 });
 
@@ -163,7 +164,7 @@ describe('kill without its own restart', () => {
     );
     running.push(reg);
     const events: TimelineEvent[] = [];
-    const inj = new Injector([kill({}, { duration: 1500 })], testCtx({ services: reg }), processFaultKinds, (e) => events.push(e));
+    const inj = new Injector([kill({}, { duration: 1500 })], testCtx({ services: reg }), faultKinds, (e) => events.push(e));
     const t0 = Date.now();
     const loop = async () => {
       await inj.tick({ now: Date.now(), elapsedMs: Date.now() - t0, offeredRate: 1, stage: 0 });

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serviceSpecSchema } from '../../src/services/schema.ts';
 import { startServices, type ManagedServices } from '../../src/services/manager.ts';
-import { processFaultKinds } from '../../src/faults/processKinds.ts';
+import { faultKinds } from '../../src/faults/index.ts';
 import { armWatchdog } from '../../src/faults/watchdog.ts';
 import { Injector } from '../../src/faults/injector.ts';
 import { MemoryJournal } from '../../src/faults/journal.ts';
@@ -47,8 +47,8 @@ describe('pause', () => {
     const [pid] = reg.get('api')!.pids();
     const events: TimelineEvent[] = [];
     const journal = new MemoryJournal();
-    const spec = { name: 'api pause', kind: 'pause', target: 'api', at: 0, duration: 400, params: processFaultKinds.pause.params.parse({}) };
-    const inj = new Injector([spec], testCtx({ services: reg, journal }), processFaultKinds, (e) => events.push(e));
+    const spec = { name: 'api pause', kind: 'pause', target: 'api', at: 0, duration: 400, params: faultKinds.pause.params.parse({}) };
+    const inj = new Injector([spec], testCtx({ services: reg, journal }), faultKinds, (e) => events.push(e));
     const t0 = Date.now();
     await inj.tick({ now: t0, elapsedMs: 0, offeredRate: 10, stage: 0 });
     expect(procState(pid)).toBe('T');
@@ -79,7 +79,7 @@ describe('pause', () => {
 
   it('disarms its watchdog on a normal stop', async () => {
     const pid = sleeper();
-    const f = processFaultKinds.pause.create({ name: 'p', kind: 'pause', duration: 60_000, params: { pid } }, testCtx());
+    const f = faultKinds.pause.create({ name: 'p', kind: 'pause', duration: 60_000, params: { pid } }, testCtx());
     await f.start();
     const wd = (f as unknown as { watchdogPid(): number }).watchdogPid();
     stray.push(wd);
@@ -94,14 +94,14 @@ describe('pause', () => {
     const d = mkdtempSync(join(tmpdir(), 'faultline-pause-'));
     dirs.push(d);
     writeFileSync(join(d, 'app.pid'), `${pid}\n`);
-    const f = processFaultKinds.pause.create({ name: 'p', kind: 'pause', params: processFaultKinds.pause.params.parse({ pidfile: join(d, 'app.pid') }) }, testCtx());
+    const f = faultKinds.pause.create({ name: 'p', kind: 'pause', params: faultKinds.pause.params.parse({ pidfile: join(d, 'app.pid') }) }, testCtx());
     await f.start();
     stray.push((f as unknown as { watchdogPid(): number }).watchdogPid());
     expect(procState(pid)).toBe('T');
     await f.stop();
     expect(running_(pid)).toBe(true);
     writeFileSync(join(d, 'bad.pid'), 'nope');
-    const bad = processFaultKinds.pause.create({ name: 'p', kind: 'pause', params: { pidfile: join(d, 'bad.pid') } }, testCtx());
+    const bad = faultKinds.pause.create({ name: 'p', kind: 'pause', params: { pidfile: join(d, 'bad.pid') } }, testCtx());
     await expect(bad.start()).rejects.toThrow(/does not hold a pid/);
     await bad.stop();
   });

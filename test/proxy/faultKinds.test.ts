@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { proxyFaultKinds } from '../../src/faults/proxyKinds.ts';
+import { faultKinds } from '../../src/faults/index.ts';
+import { proxyFaultKinds } from '../../src/faults/kinds/proxy.ts';
 import type { FaultContext, FaultSpecBase, Journal, JournalEntry } from '../../src/faults/types.ts';
 import type { ProxyRegistry } from '../../src/proxy/types.ts';
 import { startProxyApi } from '../../src/proxy/api.ts';
@@ -40,7 +41,7 @@ function context(proxies: ProxyRegistry, journal: Journal): FaultContext {
 
 /** Parses params the way the config will: with the kind's own schema. */
 function spec(kind: string, target: string | undefined, raw: Record<string, unknown>, probability?: number): FaultSpecBase {
-  return { name: `${kind} fault`, kind, target, probability, params: proxyFaultKinds[kind].params.parse(raw) };
+  return { name: `${kind} fault`, kind, target, probability, params: faultKinds[kind].params.parse(raw) };
 }
 
 describe('proxy fault kinds', () => {
@@ -55,26 +56,34 @@ describe('proxy fault kinds', () => {
   });
 
   it('has every kind the design names', () => {
-    expect(Object.keys(proxyFaultKinds).sort()).toEqual(
-      ['bandwidth', 'down', 'http-abort', 'http-delay', 'http-error', 'latency', 'limit_data', 'malformed-body', 'reset_peer', 'slicer', 'slow_close', 'timeout', 'toxiproxy'].sort(),
+    expect([...proxyFaultKinds.map((k) => k.name), 'toxiproxy'].sort()).toEqual(
+      ['bandwidth', 'body-patch', 'down', 'http-abort', 'http-delay', 'http-error', 'latency', 'limit_data', 'malformed-body', 'reset_peer', 'slicer', 'slow_close', 'timeout', 'toxiproxy'].sort(),
     );
   });
 
+  it('takes each kind and the proxy mode it needs from the toxic and HTTP-fault tables', () => {
+    expect(Object.fromEntries(proxyFaultKinds.map((k) => [k.name, k.proxyMode]))).toEqual({
+      latency: 'tcp', bandwidth: 'tcp', down: 'any', timeout: 'tcp', reset_peer: 'tcp', slow_close: 'tcp', slicer: 'tcp', limit_data: 'tcp',
+      'http-error': 'http', 'http-abort': 'http', 'http-delay': 'http', 'malformed-body': 'http', 'body-patch': 'http',
+    });
+    for (const [name, kind] of Object.entries(faultKinds)) expect(kind.name).toBe(name);
+  });
+
   it('params are strict and take faultline units', () => {
-    const lat = proxyFaultKinds.latency.params;
+    const lat = faultKinds.latency.params;
     expect(lat.parse({ latency: '800ms', jitter: '0.2s' })).toEqual({ latency: 800, jitter: 200 });
     expect(lat.safeParse({ latency: '800ms', jiter: 1 }).success).toBe(false);
     expect(lat.safeParse({ latency: 'slow' }).success).toBe(false);
-    expect(proxyFaultKinds.bandwidth.params.parse({ rate: '64KB/s' })).toEqual({ rate: 64 });
-    expect(proxyFaultKinds.slicer.params.parse({ average_size: '1KB', delay: '2ms' })).toEqual({ average_size: 1000, delay: 2 });
-    expect(proxyFaultKinds.toxiproxy.params.safeParse({ api: 'http://203.0.113.3:8474', proxy: 'p', toxic: { type: 'latency' } }).success).toBe(false);
+    expect(faultKinds.bandwidth.params.parse({ rate: '64KB/s' })).toEqual({ rate: 64 });
+    expect(faultKinds.slicer.params.parse({ average_size: '1KB', delay: '2ms' })).toEqual({ average_size: 1000, delay: 2 });
+    expect(faultKinds.toxiproxy.params.safeParse({ api: 'http://203.0.113.3:8474', proxy: 'p', toxic: { type: 'latency' } }).success).toBe(false);
   });
 
   it('latency: start() adds the toxic with probability as toxicity, stop() removes it, twice is fine', async () => {
     echo = await echoServer();
     proxies = await startProxies({ payment: { listen: '127.0.0.1:0', upstream: `127.0.0.1:${echo.port}` } });
     const journal = new MemoryJournal();
-    const fault = proxyFaultKinds.latency.create(spec('latency', 'payment', { latency: '120ms' }, 1), context(proxies, journal));
+    const fault = faultKinds.latency.create(spec('latency', 'payment', { latency: '120ms' }, 1), context(proxies, journal));
     const s = await connect(portOf(proxies.get('payment')!.listen));
     await fault.start();
     expect(proxies.get('payment')!.toxics()).toMatchObject([{ type: 'latency', toxicity: 1, attributes: { latency: 120 } }]);
@@ -90,9 +99,9 @@ describe('proxy fault kinds', () => {
     echo = await echoServer();
     proxies = await startProxies({ web: { listen: '127.0.0.1:0', upstream: `127.0.0.1:${echo.port}`, mode: 'http' } });
     const ctx = context(proxies, new MemoryJournal());
-    await expect(proxyFaultKinds.latency.create(spec('latency', 'web', { latency: 10 }), ctx).start()).rejects.toThrow(/needs a tcp proxy/);
-    await expect(proxyFaultKinds['http-error'].create(spec('http-error', 'nope', {}), ctx).start()).rejects.toThrow(/no proxy named "nope"/);
-    const f = proxyFaultKinds['http-error'].create(spec('http-error', 'web', { status: 503, path: '/pay' }, 0.5), ctx);
+    await expect(faultKinds.latency.create(spec('latency', 'web', { latency: 10 }), ctx).start()).rejects.toThrow(/needs a tcp proxy/);
+    await expect(faultKinds['http-error'].create(spec('http-error', 'nope', {}), ctx).start()).rejects.toThrow(/no proxy named "nope"/);
+    const f = faultKinds['http-error'].create(spec('http-error', 'web', { status: 503, path: '/pay' }, 0.5), ctx);
     await f.start();
     expect(proxies.get('web')!.toxics()).toMatchObject([{ type: 'http-error', toxicity: 0.5, attributes: { status: 503, path: '/pay' } }]);
     await f.stop();
@@ -103,7 +112,7 @@ describe('proxy fault kinds', () => {
     echo = await echoServer();
     proxies = await startProxies({ payment: { listen: '127.0.0.1:0', upstream: `127.0.0.1:${echo.port}` } });
     const port = portOf(proxies.get('payment')!.listen);
-    const f = proxyFaultKinds.down.create(spec('down', 'payment', {}), context(proxies, new MemoryJournal()));
+    const f = faultKinds.down.create(spec('down', 'payment', {}), context(proxies, new MemoryJournal()));
     await f.start();
     await expect(connect(port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     await f.stop();
@@ -125,7 +134,7 @@ describe('proxy fault kinds', () => {
       return addToxic(req);
     };
     const raw = { api: api.url, proxy: 'payment', toxic: { type: 'latency', attributes: { latency: 100 }, stream: 'downstream' } };
-    const fault = proxyFaultKinds.toxiproxy.create(spec('toxiproxy', undefined, raw, 1), context({ get: () => undefined, names: () => [], closeAll: async () => {} }, journal));
+    const fault = faultKinds.toxiproxy.create(spec('toxiproxy', undefined, raw, 1), context({ get: () => undefined, names: () => [], closeAll: async () => {} }, journal));
     await fault.start();
     expect(openWhenAdded).toBe(1);
     const [entry] = journal.open.values();
@@ -146,7 +155,7 @@ describe('proxy fault kinds', () => {
     api = await startProxyApi({ host: '127.0.0.1', port: 0 });
     const journal = new MemoryJournal();
     const raw = { api: api.url, proxy: 'missing', toxic: { type: 'latency', attributes: { latency: 1 } } };
-    const fault = proxyFaultKinds.toxiproxy.create(spec('toxiproxy', undefined, raw), context({ get: () => undefined, names: () => [], closeAll: async () => {} }, journal));
+    const fault = faultKinds.toxiproxy.create(spec('toxiproxy', undefined, raw), context({ get: () => undefined, names: () => [], closeAll: async () => {} }, journal));
     await expect(fault.start()).rejects.toThrow(/404 .*proxy not found/);
     expect(journal.open.size).toBe(0);
     await fault.stop();

@@ -7,6 +7,7 @@ import type { ToxicFactory } from '../base.ts';
 const attributes = z.object({ ...matchAttributes });
 
 export const httpAbort: ToxicFactory<HttpFault> = {
+  name: 'http-abort',
   attributes,
   create(raw) {
     const a = attributes.parse(raw);
@@ -23,4 +24,5 @@ export const httpAbort: ToxicFactory<HttpFault> = {
       },
     };
   },
+  fault: { params: z.strictObject({ ...matchAttributes }), describe: 'resets the connection of matching requests (http proxy)' },
 };

@@ -73,6 +73,7 @@ export interface BodyPatchEffect {
 }
 
 export const bodyPatch: ToxicFactory<HttpFault & { effect(): BodyPatchEffect }> = {
+  name: 'body-patch',
   attributes,
   create(raw) {
     const a = attributes.parse(raw);
@@ -124,5 +125,13 @@ export const bodyPatch: ToxicFactory<HttpFault & { effect(): BodyPatchEffect }> 
         return Buffer.from(text.slice(0, i) + cutValue.slice(0, Math.max(1, Math.floor(cutValue.length / 2))));
       },
     };
+  },
+  fault: {
+    params: z
+      .strictObject({ op: z.enum(['null', 'remove', 'retype', 'truncate']), fields: z.array(z.string().min(1)).optional(), ...matchAttributes })
+      .superRefine((p, ctx) => {
+        if (p.op !== 'truncate' && !p.fields?.length) ctx.addIssue({ code: 'custom', path: ['fields'], message: `op ${p.op} needs fields: the dot paths to change` });
+      }),
+    describe: 'changes fields of matching JSON responses: null, remove, retype or truncate them (http proxy)',
   },
 };

@@ -1,5 +1,6 @@
 /** http-delay: waits `delay` ms before forwarding the request. */
 import { z } from 'zod';
+import { zDuration } from '../../config/units.ts';
 import type { HttpFault } from './types.ts';
 import { compileMatch, delay, matchAttributes } from './types.ts';
 import type { ToxicFactory } from '../base.ts';
@@ -7,6 +8,7 @@ import type { ToxicFactory } from '../base.ts';
 const attributes = z.object({ delay: z.number().min(0).default(0), ...matchAttributes });
 
 export const httpDelay: ToxicFactory<HttpFault> = {
+  name: 'http-delay',
   attributes,
   create(raw) {
     const a = attributes.parse(raw);
@@ -18,4 +20,5 @@ export const httpDelay: ToxicFactory<HttpFault> = {
       },
     };
   },
+  fault: { params: z.strictObject({ delay: zDuration, ...matchAttributes }), describe: 'delays matching requests before forwarding (http proxy)' },
 };

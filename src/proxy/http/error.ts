@@ -11,6 +11,7 @@ const attributes = z.object({
 });
 
 export const httpError: ToxicFactory<HttpFault> = {
+  name: 'http-error',
   attributes,
   create(raw) {
     const a = attributes.parse(raw);
@@ -25,5 +26,9 @@ export const httpError: ToxicFactory<HttpFault> = {
         return 'done';
       },
     };
+  },
+  fault: {
+    params: z.strictObject({ status: z.number().int().min(100).max(599).default(503), body: z.string().optional(), ...matchAttributes }),
+    describe: 'answers matching requests with status (and body) instead of forwarding (http proxy)',
   },
 };

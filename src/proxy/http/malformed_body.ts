@@ -13,6 +13,7 @@ const attributes = z.object({ mode: z.enum(['truncate', 'invalid-json']).default
 const INVALID_JSON = Buffer.from('{"faultline": "malformed body", ');
 
 export const malformedBody: ToxicFactory<HttpFault> = {
+  name: 'malformed-body',
   attributes,
   create(raw) {
     const a = attributes.parse(raw);
@@ -23,5 +24,9 @@ export const malformedBody: ToxicFactory<HttpFault> = {
         return body.subarray(0, Math.floor(body.length / 2));
       },
     };
+  },
+  fault: {
+    params: z.strictObject({ mode: z.enum(['truncate', 'invalid-json']).default('truncate'), ...matchAttributes }),
+    describe: 'forwards matching requests and spoils the response body: truncate or invalid-json (http proxy)',
   },
 };

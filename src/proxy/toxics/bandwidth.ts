@@ -1,13 +1,25 @@
 /** bandwidth: caps the direction at `rate` KB/s (1 KB = 1000 bytes, as Toxiproxy). */
 import { z } from 'zod';
-import type { Toxic, ToxicType } from './types.ts';
+import { parseBytes } from '../../config/units.ts';
+import { zStream, type Toxic, type ToxicType } from './types.ts';
 
 const attributes = z.object({ rate: z.number().min(0).default(0) });
 
 // Big chunks are cut so the rate is smooth at a 100 ms grain, not bursty.
 const SLICE_MS = 100;
 
+/** A fault's rate: a number is KB/s (Toxiproxy's unit); a size string is per second ("64KB" = 64 KB/s). */
+const zRateKBps = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const kbps = typeof v === 'number' ? v : (parseBytes(v.replace(/\/s$/i, '')) ?? NaN) / 1000;
+  if (!(kbps > 0)) {
+    ctx.addIssue({ code: 'custom', message: `expected a rate in KB/s like 100 or "100KB/s", got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return kbps;
+});
+
 export const bandwidth: ToxicType = {
+  name: 'bandwidth',
   attributes,
   create(raw): Toxic {
     const { rate } = attributes.parse(raw);
@@ -28,4 +40,5 @@ export const bandwidth: ToxicType = {
       },
     };
   },
+  fault: { params: z.strictObject({ rate: zRateKBps, stream: zStream }), describe: 'caps a proxy direction at rate KB/s' },
 };

@@ -9,8 +9,10 @@ import type { Toxic, ToxicType } from './types.ts';
 const attributes = z.object({});
 
 export const down: ToxicType = {
+  name: 'down',
   attributes,
   create(): Toxic {
     return { disablesProxy: true, pipe: (chunk, ctx) => ctx.push(chunk) };
   },
+  fault: { params: z.strictObject({}), describe: 'takes a proxy down: new connections refused, open ones closed' },
 };

@@ -1,4 +1,5 @@
 /** Every TCP toxic, by Toxiproxy's type name. Adding a toxic is adding a file and a line. */
+import { byName } from '../../registry.ts';
 import type { ToxicType } from './types.ts';
 import { latency } from './latency.ts';
 import { bandwidth } from './bandwidth.ts';
@@ -9,13 +10,4 @@ import { slowClose } from './slow_close.ts';
 import { slicer } from './slicer.ts';
 import { limitData } from './limit_data.ts';
 
-export const toxicTypes: Record<string, ToxicType> = {
-  latency,
-  bandwidth,
-  down,
-  timeout,
-  reset_peer: resetPeer,
-  slow_close: slowClose,
-  slicer,
-  limit_data: limitData,
-};
+export const toxicTypes: Record<string, ToxicType> = byName([latency, bandwidth, down, timeout, resetPeer, slowClose, slicer, limitData]);

@@ -1,10 +1,12 @@
 /** latency: delays each chunk by `latency` ± `jitter` ms from when it arrived (Toxiproxy's latency toxic). */
 import { z } from 'zod';
-import type { Toxic, ToxicType } from './types.ts';
+import { zDuration } from '../../config/units.ts';
+import { zStream, type Toxic, type ToxicType } from './types.ts';
 
 const attributes = z.object({ latency: z.number().min(0).default(0), jitter: z.number().min(0).default(0) });
 
 export const latency: ToxicType = {
+  name: 'latency',
   attributes,
   create(raw): Toxic {
     const a = attributes.parse(raw);
@@ -17,5 +19,10 @@ export const latency: ToxicType = {
         await ctx.push(chunk);
       },
     };
+  },
+  fault: {
+    params: z.strictObject({ latency: zDuration, jitter: zDuration.optional(), stream: zStream }),
+    toAttributes: (p) => ({ latency: p.latency, jitter: p.jitter ?? 0 }),
+    describe: 'delays data through a proxy by latency ± jitter (stream: downstream by default)',
   },
 };

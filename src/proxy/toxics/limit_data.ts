@@ -1,10 +1,12 @@
 /** limit_data: lets `bytes` bytes through on this connection direction, then closes the connection. */
 import { z } from 'zod';
-import type { Toxic, ToxicType } from './types.ts';
+import { zBytes } from '../../config/units.ts';
+import { zStream, type Toxic, type ToxicType } from './types.ts';
 
 const attributes = z.object({ bytes: z.number().int().min(0).default(0) });
 
 export const limitData: ToxicType = {
+  name: 'limit_data',
   attributes,
   create(raw): Toxic {
     const a = attributes.parse(raw);
@@ -25,4 +27,5 @@ export const limitData: ToxicType = {
       },
     };
   },
+  fault: { params: z.strictObject({ bytes: zBytes, stream: zStream }), toAttributes: (p) => ({ bytes: Math.round(p.bytes as number) }), describe: 'closes connections through a proxy after bytes' },
 };

@@ -1,10 +1,12 @@
 /** reset_peer: resets the connection (RST, the peer sees ECONNRESET) after `timeout` ms, at once with 0. */
 import { z } from 'zod';
-import type { Toxic, ToxicType } from './types.ts';
+import { zDuration } from '../../config/units.ts';
+import { zStream, type Toxic, type ToxicType } from './types.ts';
 
 const attributes = z.object({ timeout: z.number().min(0).default(0) });
 
 export const resetPeer: ToxicType = {
+  name: 'reset_peer',
   attributes,
   create(raw): Toxic {
     const a = attributes.parse(raw);
@@ -16,4 +18,5 @@ export const resetPeer: ToxicType = {
       },
     };
   },
+  fault: { params: z.strictObject({ timeout: zDuration.default(0), stream: zStream }), describe: 'resets connections through a proxy (RST) after timeout' },
 };

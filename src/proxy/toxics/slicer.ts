@@ -3,7 +3,8 @@
  * bytes, with `delay` µs between slices (Toxiproxy's slicer).
  */
 import { z } from 'zod';
-import type { Toxic, ToxicType } from './types.ts';
+import { zBytes, zDuration } from '../../config/units.ts';
+import { zStream, type Toxic, type ToxicType } from './types.ts';
 
 const attributes = z
   .object({
@@ -14,6 +15,7 @@ const attributes = z
   .refine((a) => a.size_variation < a.average_size, { message: 'size_variation must be smaller than average_size' });
 
 export const slicer: ToxicType = {
+  name: 'slicer',
   attributes: attributes as unknown as ToxicType['attributes'],
   create(raw): Toxic {
     const a = attributes.parse(raw);
@@ -31,5 +33,11 @@ export const slicer: ToxicType = {
         }
       },
     };
+  },
+  fault: {
+    params: z.strictObject({ average_size: zBytes, size_variation: zBytes.optional(), delay: zDuration.optional(), stream: zStream }),
+    // Toxiproxy's slicer delay is in µs; faultline durations are ms.
+    toAttributes: (p) => ({ average_size: Math.round(p.average_size as number), size_variation: Math.round((p.size_variation as number | undefined) ?? 0), delay: ((p.delay as number | undefined) ?? 0) * 1000 }),
+    describe: 'cuts data into slices of average_size ± size_variation bytes, delay apart',
   },
 };

@@ -1,10 +1,12 @@
 /** slow_close: delays passing on the close of the connection by `delay` ms. */
 import { z } from 'zod';
-import type { Toxic, ToxicType } from './types.ts';
+import { zDuration } from '../../config/units.ts';
+import { zStream, type Toxic, type ToxicType } from './types.ts';
 
 const attributes = z.object({ delay: z.number().min(0).default(0) });
 
 export const slowClose: ToxicType = {
+  name: 'slow_close',
   attributes,
   create(raw): Toxic {
     const a = attributes.parse(raw);
@@ -15,4 +17,5 @@ export const slowClose: ToxicType = {
       },
     };
   },
+  fault: { params: z.strictObject({ delay: zDuration, stream: zStream }), describe: 'delays the close of connections through a proxy' },
 };

@@ -4,11 +4,13 @@
  * (then it flows again, in order: held data is never dropped).
  */
 import { z } from 'zod';
-import type { Toxic, ToxicType } from './types.ts';
+import { zDuration } from '../../config/units.ts';
+import { zStream, type Toxic, type ToxicType } from './types.ts';
 
 const attributes = z.object({ timeout: z.number().min(0).default(0) });
 
 export const timeout: ToxicType = {
+  name: 'timeout',
   attributes,
   create(raw): Toxic {
     const a = attributes.parse(raw);
@@ -23,5 +25,9 @@ export const timeout: ToxicType = {
         return () => clearTimeout(t);
       },
     };
+  },
+  fault: {
+    params: z.strictObject({ timeout: zDuration.default(0), stream: zStream }),
+    describe: 'stops data through a proxy and closes connections after timeout (0: never)',
   },
 };

@@ -10,7 +10,8 @@
  * chain processes them (so a change applies at a chunk boundary and never
  * drops or reorders bytes).
  */
-import type { z } from 'zod';
+import { z } from 'zod';
+import type { ToxicFactory } from '../base.ts';
 
 /** Per-connection control a toxic may use. */
 export interface ConnControl {
@@ -47,12 +48,14 @@ export interface Toxic {
   readonly disablesProxy?: boolean;
 }
 
-/** A toxic type: Toxiproxy's attribute names and units, validated, and a factory. */
-export interface ToxicType {
-  /** Attributes as Toxiproxy's API takes them (numbers in ms, KB/s, µs, bytes), defaults filled. */
-  attributes: z.ZodType<Record<string, unknown>>;
-  create(attributes: Record<string, unknown>): Toxic;
-}
+/**
+ * A toxic type: its name, Toxiproxy's attribute names and units (numbers in ms,
+ * KB/s, µs, bytes; defaults filled), a factory, and the fault kind's params.
+ */
+export type ToxicType = ToxicFactory<Toxic>;
+
+/** A fault's `stream`: which direction the toxic acts on (downstream by default). */
+export const zStream = z.enum(['upstream', 'downstream']).optional();
 
 /** Interruptible sleep: resolves true after ms, false at once when signal aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
