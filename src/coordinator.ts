@@ -144,6 +144,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
   let searchProfile: SearchProfile | undefined;
   let undoFailures: { fault: string; error: string }[] = [];
   let ticker: NodeJS.Timeout | undefined;
+  let loadStart: number | undefined;
   try {
     env = await startEnvironment(scenario, { emit, now, stateDir: opts.stateDir ?? '.faultline', runStart });
     engine = new Engine({
@@ -164,7 +165,9 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
     });
     await engine.start();
     // Faults fire on a fine clock, not only at window boundaries.
-    const injectorState = () => ({ now: now(), elapsedMs: now() - runStart, offeredRate: currentOffered(), stage: currentStage });
+    // Time triggers count from the start of the load, after the baseline: a fault never
+    // lands in the baseline, whose only job is to prove the hypothesis before anything is pushed.
+    const injectorState = () => ({ now: now(), elapsedMs: loadStart === undefined ? -1 : now() - loadStart, loadStarted: loadStart !== undefined, offeredRate: currentOffered(), stage: currentStage });
     const currentOffered = () => {
       const p = plans[currentStage];
       if (!p) return 0;
@@ -200,6 +203,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
       await sleepUntil(startAt, now, ac.signal);
       if (ac.signal.aborted) break;
       currentStage = idx;
+      if (plan.kind !== 'baseline') loadStart ??= startAt;
       emit({ t: startAt, type: 'stage-start', stage: idx, offeredRate: plan.model === 'open' ? plan.rateFrom : 0, label: plan.label });
       await env.injector.tick(injectorState());
       // Baseline and adaptive stages are judged before the next stage is chosen; fixed

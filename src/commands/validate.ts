@@ -15,6 +15,15 @@ export function register(program: Command): void {
           p.adaptive ? ' (adaptive)' : `, ${stages.length} stage${stages.length > 1 ? 's' : ''}`
         }, ${s.hypothesis.length} hypothesis clause${s.hypothesis.length === 1 ? '' : 's'}, ${s.faults.length} fault${s.faults.length === 1 ? '' : 's'}\n`,
       );
+      // A repeating fault's plan, so a user sees when the monkey strikes before anything runs.
+      const fmt = (ms: number) => (ms >= 1000 || ms === 0 ? `${+(ms / 1000).toFixed(ms % 1000 ? 1 : 0)}s` : `${Math.round(ms)}ms`);
+      for (const sc of s.schedules) {
+        const shown = sc.occurrences.slice(0, 8).map((o) => `${fmt(o.atMs)}${o.target ? ` ${o.target}` : ''}`);
+        const more = sc.occurrences.length > shown.length ? `, … (${sc.occurrences.length - shown.length} more)` : '';
+        const skipped = sc.skipped.length ? `; ${sc.skipped.length} skipped (maxConcurrent reached)` : '';
+        const capped = sc.capped ? '; capped at 10,000 occurrences' : '';
+        process.stdout.write(`  ${sc.kind} "${sc.name}" repeats ${sc.occurrences.length}× within ${fmt(sc.horizonMs)}: ${shown.join(', ')}${more}${skipped}${capped}\n`);
+      }
     },
   );
 }

@@ -18,6 +18,7 @@ import { parseClause, splitClauses, type Clause } from '../hypothesis/parse.ts';
 import type { WireRequest } from '../engine/messages.ts';
 import type { FaultSpecBase } from '../faults/types.ts';
 import { faultKinds } from '../faults/index.ts';
+import { expandRepeats, plannedRunMs, type FaultSchedule, type RepeatSpec } from '../faults/schedule.ts';
 import { loadModule } from './loadModule.ts';
 import { loadSpecSchemas } from './parts.ts';
 
@@ -52,6 +53,8 @@ export interface Scenario {
   services: Record<string, unknown>;
   proxies: Record<string, unknown>;
   faults: FaultSpecBase[];
+  /** Repeating faults as planned: their occurrences are in `faults` (as `name #k`). */
+  schedules: FaultSchedule[];
   seed: number;
 }
 
@@ -267,6 +270,7 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
 
   // Faults: common keys here, kind-specific keys by the kind's schema.
   const faults: FaultSpecBase[] = [];
+  const repeating: { index: number; repeat: RepeatSpec }[] = [];
   const names = new Set<string>();
   (s.faults ?? []).forEach((f, i) => {
     const at = `faults[${i}]`;
@@ -275,18 +279,23 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
       problems.push(`${at}.kind: unknown fault kind "${f.kind}" (known: ${Object.keys(faultKinds).sort().join(', ')})`);
       return;
     }
-    const t = f.target;
-    const isProxy = t !== undefined && t in proxies;
-    const isService = t !== undefined && t in services;
-    if (kind.targets === 'proxy' && !isProxy) problems.push(`${at}.target: expected the name of a declared proxy (${Object.keys(proxies).join(', ') || 'none declared'}), got ${JSON.stringify(t)}`);
-    if (kind.targets === 'service' && !isService) problems.push(`${at}.target: expected the name of a declared service (${Object.keys(services).join(', ') || 'none declared'}), got ${JSON.stringify(t)}`);
-    if (kind.targets === 'service-or-pid' && t !== undefined && !isService) problems.push(`${at}.target: expected the name of a declared service (${Object.keys(services).join(', ') || 'none declared'}), got ${JSON.stringify(t)}`);
-    const mode = kind.proxyMode;
-    if (isProxy && mode && mode !== 'any') {
-      const pm = ((proxies[t!] as { mode?: string } | undefined)?.mode ?? 'tcp') as string;
-      if (pm !== mode) problems.push(`${at}.kind: "${f.kind}" needs a ${mode} proxy; proxies.${t} is ${pm} (set mode: ${mode})`);
+    // A repeating fault may pick among several targets: each is checked as a `target` would be.
+    const candidates = f.targets ?? [f.target];
+    for (const [j, t] of candidates.entries()) {
+      const where = f.targets ? `${at}.targets[${j}]` : `${at}.target`;
+      const isProxy = t !== undefined && t in proxies;
+      const isService = t !== undefined && t in services;
+      if (kind.targets === 'proxy' && !isProxy) problems.push(`${where}: expected the name of a declared proxy (${Object.keys(proxies).join(', ') || 'none declared'}), got ${JSON.stringify(t)}`);
+      if (kind.targets === 'service' && !isService) problems.push(`${where}: expected the name of a declared service (${Object.keys(services).join(', ') || 'none declared'}), got ${JSON.stringify(t)}`);
+      if (kind.targets === 'service-or-pid' && t !== undefined && !isService) problems.push(`${where}: expected the name of a declared service (${Object.keys(services).join(', ') || 'none declared'}), got ${JSON.stringify(t)}`);
+      const mode = kind.proxyMode;
+      if (isProxy && mode && mode !== 'any') {
+        const pm = ((proxies[t!] as { mode?: string } | undefined)?.mode ?? 'tcp') as string;
+        if (pm !== mode) problems.push(`${at}.kind: "${f.kind}" needs a ${mode} proxy; proxies.${t} is ${pm} (set mode: ${mode})`);
+      }
+      if (kind.targets === 'any' && t !== undefined && !isService && !isProxy) problems.push(`${where}: expected a declared proxy or service, got ${JSON.stringify(t)}`);
     }
-    if (kind.targets === 'any' && t !== undefined && !isService && !isProxy) problems.push(`${at}.target: expected a declared proxy or service, got ${JSON.stringify(t)}`);
+    const t = f.target;
     const rest: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(f)) if (!(faultCommonKeys as readonly string[]).includes(k)) rest[k] = v;
     const pr = kind.params.safeParse(rest);
@@ -297,6 +306,12 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
     let name = f.name ?? `${f.kind}${t ? ` ${t}` : ''}`;
     for (let n = 2; names.has(name); n++) name = `${f.name ?? f.kind} #${n}`;
     names.add(name);
+    if (f.every !== undefined || f.random !== undefined) {
+      repeating.push({
+        index: faults.length,
+        repeat: { everyMs: f.every, meanMs: f.random?.mean, targets: f.targets, pick: f.pick ?? 'random', maxConcurrent: f.maxConcurrent ?? 1, untilMs: f.until },
+      });
+    }
     faults.push({
       name,
       kind: f.kind,
@@ -309,6 +324,16 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
       params: pr.data,
     });
   });
+
+  // Repeating faults become their planned occurrences (same seed, same schedule).
+  const seed = s.seed ?? 1;
+  const schedules: FaultSchedule[] = [];
+  if (repeating.length && !problems.length) {
+    const horizonMs = plannedRunMs(build, loadCfg.profile === 'search' ? (loadCfg as { budget: number }).budget : undefined);
+    const expanded = expandRepeats(faults, repeating, { horizonMs, seed });
+    faults.splice(0, faults.length, ...expanded.faults);
+    schedules.push(...expanded.schedules);
+  }
 
   const engine: EngineOptions = {
     workers: s.engine?.workers ?? defaultWorkers(),
@@ -343,7 +368,8 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
     services,
     proxies,
     faults,
-    seed: s.seed ?? 1,
+    schedules,
+    seed,
   };
 }
 

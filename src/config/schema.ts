@@ -71,7 +71,7 @@ export const baselineSchema = z.union([
 ]);
 
 /** Common keys of a fault; kind-specific keys are checked by the kind's own schema. */
-export const faultCommonKeys = ['name', 'kind', 'target', 'at', 'atLoad', 'atStage', 'duration', 'probability'] as const;
+export const faultCommonKeys = ['name', 'kind', 'target', 'at', 'atLoad', 'atStage', 'duration', 'probability', 'every', 'random', 'targets', 'pick', 'maxConcurrent', 'until'] as const;
 
 export const faultSchema = z
   .looseObject({
@@ -83,10 +83,29 @@ export const faultSchema = z
     atStage: z.number().int().min(0).optional(),
     duration: zPositiveDuration.optional(),
     probability: z.number().min(0).max(1).optional(),
+    /** Repeat: one occurrence every this long, from `at` (Chaos Monkey's period). */
+    every: zPositiveDuration.optional(),
+    /** Repeat: Poisson arrivals with this mean gap, from `at`. */
+    random: z.strictObject({ mean: zPositiveDuration }).optional(),
+    /** Repeat: each occurrence picks one of these targets. */
+    targets: z.array(z.string().min(1)).min(1).optional(),
+    pick: z.enum(['random', 'round-robin']).optional(),
+    /** Repeat: occurrences active at once (default 1); one that would exceed it is skipped. */
+    maxConcurrent: z.number().int().min(1).optional(),
+    /** Repeat: no occurrence starts after this time. */
+    until: zDuration.optional(),
   })
   .refine((f) => [f.at, f.atLoad, f.atStage].filter((v) => v !== undefined).length <= 1, {
     message: 'give one trigger: at, atLoad or atStage',
-  });
+  })
+  .refine((f) => !(f.every !== undefined && f.random !== undefined), { message: 'give one repeat: every or random, not both' })
+  .refine((f) => (f.every === undefined && f.random === undefined) || (f.atLoad === undefined && f.atStage === undefined), {
+    message: 'a repeating fault (every, random) starts from a time: use at, not atLoad or atStage',
+  })
+  .refine((f) => f.every !== undefined || f.random !== undefined || (f.targets === undefined && f.pick === undefined && f.maxConcurrent === undefined && f.until === undefined), {
+    message: 'targets, pick, maxConcurrent and until belong to a repeating fault: add every or random',
+  })
+  .refine((f) => !(f.target !== undefined && f.targets !== undefined), { message: 'give target or targets, not both' });
 
 export const scenarioSchema = z.strictObject({
   name: z.string().optional(),

@@ -11,8 +11,10 @@ import type { Fault, FaultContext, FaultKind, FaultSpecBase } from './types.ts';
 export interface InjectorTick {
   /** Absolute time, ms (the run's clock). */
   now: number;
-  /** Time since the run started, ms. */
+  /** Time since the load started (the first stage after the baseline), ms; negative before it. */
   elapsedMs: number;
+  /** False during the baseline: no fault starts before the load does. */
+  loadStarted?: boolean;
   /** Planned arrival rate at this moment, req/s. */
   offeredRate: number;
   /** Index of the current stage. */
@@ -78,6 +80,7 @@ export class Injector {
 
   /** Whether a pending fault's trigger holds: every trigger given must hold; none given means "at the start". */
   private triggered(spec: FaultSpecBase, s: InjectorTick): boolean {
+    if (s.loadStarted === false) return false;
     if (spec.at !== undefined && s.elapsedMs < spec.at) return false;
     if (spec.atLoad !== undefined && s.offeredRate < spec.atLoad) return false;
     if (spec.atStage !== undefined && s.stage < spec.atStage) return false;

@@ -89,3 +89,60 @@ export function planSchedule(r: RepeatSpec, o: { startMs: number; horizonMs: num
 function expDraw(random: () => number, mean: number): number {
   return -Math.log(1 - random()) * mean;
 }
+
+/** A repeating fault as planned, for `validate` and the result. */
+export interface FaultSchedule {
+  /** The name the user gave the fault; its occurrences are `name #1`, `name #2` … */
+  name: string;
+  kind: string;
+  occurrences: Occurrence[];
+  skipped: { atMs: number; target?: string }[];
+  capped: boolean;
+  /** The end of the planning horizon, ms on the trigger clock. */
+  horizonMs: number;
+}
+
+/** Minimal shapes, so this module needs nothing from the config. */
+interface SpecLike {
+  name: string;
+  kind: string;
+  target?: string;
+  at?: number;
+  duration?: number;
+  series?: { name: string; index: number };
+}
+interface StageLike {
+  durationMs: number;
+  cooldownMs?: number;
+}
+
+/**
+ * The planned length of the load, ms, on the clock faults' `at` uses (from the
+ * start of the load, after the baseline). An adaptive profile has no fixed
+ * length: its budget bounds it.
+ */
+export function plannedRunMs(makeProfile: () => { adaptive: boolean; next(): StageLike | undefined }, adaptiveBudgetMs: number | undefined): number {
+  let ms = 0;
+  const p = makeProfile();
+  if (p.adaptive) return ms + (adaptiveBudgetMs ?? 0);
+  for (let st = p.next(); st; st = p.next()) ms += st.durationMs + (st.cooldownMs ?? 0);
+  return ms;
+}
+
+/** Replaces each repeating fault by its planned occurrences, in place of the original, keeping the others' order. */
+export function expandRepeats<T extends SpecLike>(faults: T[], repeating: { index: number; repeat: RepeatSpec }[], o: { horizonMs: number; seed: number }): { faults: T[]; schedules: FaultSchedule[] } {
+  const byIndex = new Map(repeating.map((r) => [r.index, r.repeat]));
+  const out: T[] = [];
+  const schedules: FaultSchedule[] = [];
+  faults.forEach((f, i) => {
+    const r = byIndex.get(i);
+    if (!r) {
+      out.push(f);
+      return;
+    }
+    const plan = planSchedule(r, { startMs: f.at ?? 0, horizonMs: o.horizonMs, durationMs: f.duration, seed: o.seed, name: f.name, target: f.target });
+    schedules.push({ name: f.name, kind: f.kind, ...plan, horizonMs: o.horizonMs });
+    for (const occ of plan.occurrences) out.push({ ...f, name: `${f.name} #${occ.index}`, at: occ.atMs, target: occ.target, series: { name: f.name, index: occ.index } });
+  });
+  return { faults: out, schedules };
+}

@@ -40,6 +40,8 @@ export interface FaultSpecBase {
   probability?: number;
   /** Kind-specific parameters, as validated by the kind's schema. */
   params: Record<string, unknown>;
+  /** One occurrence of a repeating fault (every, random): the name the user gave it, and which occurrence (1-based). */
+  series?: { name: string; index: number };
 }
 
 /** A live fault instance. */
