@@ -4,6 +4,7 @@
  * guarantees that stop() runs on every exit path.
  */
 import type { z } from 'zod';
+import type { JournalUndo } from './journalSchema.ts';
 import type { ProxyRegistry } from '../proxy/types.ts';
 import type { ServiceRegistry } from '../services/types.ts';
 
@@ -96,22 +97,17 @@ export interface JournalEntry {
   id: string;
   fault: string;
   kind: string;
-  /** How to undo it without this process: a signal to a pid, a command, an HTTP call. */
-  undo:
-    /** pid < 0 signals a process group; pidStart (/proc start time) guards against a reused pid. */
-    | { type: 'signal'; pid: number; signal: NodeJS.Signals; pidStart?: string }
-    | { type: 'exec'; command: string; cwd?: string; env?: Record<string, string>; timeoutMs: number }
-    /** A program faultline itself chose (ip, nft, tc, rm …), run without a shell. */
-    | { type: 'argv'; argv: string[]; timeoutMs: number }
-    | { type: 'http'; method: string; url: string }
-    | { type: 'none'; note: string };
+  /** How to undo it without this process: a signal to a pid, a command, an HTTP call (journalSchema.ts). */
+  undo: JournalUndo;
   at: number;
   /** Pid of the faultline process that wrote the entry (recover leaves a live run's entries alone). */
   owner?: number;
+  /** HMAC of the line with this machine's journal key (journalKey.ts); set by FileJournal. */
+  mac?: string;
 }
 
 export interface Journal {
   readonly path: string;
-  record(entry: Omit<JournalEntry, 'id' | 'at'>): Promise<string>;
+  record(entry: Omit<JournalEntry, 'id' | 'at' | 'mac'>): Promise<string>;
   clear(id: string): Promise<void>;
 }

@@ -122,11 +122,11 @@ describe('undo on every exit path (CLI)', () => {
     run.kill('SIGKILL');
     await once(run, 'exit');
     expect((await toxics()).length).toBe(1); // left behind
-    const rec = await cli(['recover', `${dir}/.faultline/journal.jsonl`], { cwd: dir });
+    const rec = await cli(['recover', '--yes', `${dir}/.faultline/journal.jsonl`], { cwd: dir });
     expect(rec.code, rec.stdout + rec.stderr).toBe(0);
     expect(rec.stdout).toMatch(/undone: .*slow dep/);
     expect((await toxics()).length).toBe(0);
-    const again = await cli(['recover', `${dir}/.faultline/journal.jsonl`], { cwd: dir });
+    const again = await cli(['recover', '--yes', `${dir}/.faultline/journal.jsonl`], { cwd: dir });
     expect(again.stdout).toMatch(/nothing to recover/);
   });
 });

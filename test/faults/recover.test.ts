@@ -64,7 +64,7 @@ describe('journal and recover', () => {
     expect(readFileSync(join(d, 'healed'), 'utf8')).toBe('r-3\n');
     expect(await readOpenEntries(path)).toEqual([]);
     // A second recover has nothing to do.
-    expect(await recover(path)).toEqual({ undone: [], failed: [], skipped: [], notes: [] });
+    expect(await recover(path)).toEqual({ undone: [], failed: [], skipped: [], notes: [], refused: [] });
   });
 
   it('leaves a reused pid alone, keeps failed undos for a retry, and skips a live run\'s entries', async () => {
@@ -141,7 +141,8 @@ describe('recover: http entries', () => {
       const r = await recover(path);
       expect(seen).toEqual(['DELETE /proxies/db/toxics/latency']);
       expect(r.undone).toEqual([`toxiproxy "slow db": DELETE http://127.0.0.1:${port}/proxies/db/toxics/latency → 204`]);
-      expect(r.failed.map((f) => f.error)).toEqual(['refusing DELETE http://192.0.2.1:8474/reset: not loopback']);
+      expect(r.failed).toEqual([]);
+      expect(r.refused).toEqual(['toxiproxy "remote": refusing DELETE http://192.0.2.1:8474/reset: not loopback']);
     } finally {
       server.close();
     }

@@ -1,0 +1,44 @@
+/**
+ * What a journal line may hold, checked like a scenario before `recover`
+ * acts on it. The undo union is the one type fault kinds write (types.ts
+ * derives JournalEntry from it): a new undo shape is a new branch here.
+ */
+import { z } from 'zod';
+import { constants } from 'node:os';
+
+const signals = Object.keys(constants.signals) as [NodeJS.Signals, ...NodeJS.Signals[]];
+/** An undo's own time limit: positive and at most an hour. */
+const timeoutMs = z.number().positive().max(3_600_000);
+
+export const journalUndoSchema = z.discriminatedUnion('type', [
+  /** pid < 0 signals a process group; pidStart (/proc start time) guards against a reused pid. */
+  z.strictObject({
+    type: z.literal('signal'),
+    pid: z.int().refine((p) => Math.abs(p) > 1, { message: 'expected a pid or process group above 1 (0, 1 and -1 reach init or every process)' }),
+    signal: z.enum(signals),
+    pidStart: z.string().regex(/^\d+$/).optional(),
+  }),
+  /** A command the user wrote (an exec fault's undo), run through /bin/sh. */
+  z.strictObject({ type: z.literal('exec'), command: z.string().min(1), cwd: z.string().optional(), env: z.record(z.string(), z.string()).optional(), timeoutMs }),
+  /** A program faultline itself chose (ip, nft, tc, rm …), run without a shell. */
+  z.strictObject({ type: z.literal('argv'), argv: z.array(z.string()).min(1), timeoutMs }),
+  /** A request to a loopback API (a Toxiproxy toxic to delete). */
+  z.strictObject({ type: z.literal('http'), method: z.string().regex(/^[A-Z]{3,7}$/), url: z.string().min(1) }),
+  /** Nothing can be undone from outside the run; said as a note. */
+  z.strictObject({ type: z.literal('none'), note: z.string() }),
+]);
+
+export type JournalUndo = z.output<typeof journalUndoSchema>;
+
+export const journalRecordSchema = z.strictObject({
+  op: z.literal('record'),
+  id: z.string().min(1).max(200),
+  fault: z.string(),
+  kind: z.string().min(1),
+  undo: journalUndoSchema,
+  at: z.number(),
+  owner: z.int().min(2).optional(),
+  mac: z.string(),
+});
+
+export const journalClearSchema = z.strictObject({ op: z.literal('clear'), id: z.string().min(1).max(200), mac: z.string() });
