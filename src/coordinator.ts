@@ -215,9 +215,9 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
         const verdict = judgeStage(idx);
         // The baseline is not the profile's stage: an adaptive profile starts from its own first level.
         if (plan.kind !== 'baseline') prev = verdict;
-        if (plan.kind === 'baseline' && scenario.hypothesis.length > 0 && (!verdict.held || verdict.insufficient)) {
+        if (plan.kind === 'baseline' && scenario.hypothesis.length > 0 && (!verdict.held || verdict.inconclusive)) {
           baselineFailed = true;
-          abort(verdict.insufficient ? 'the hypothesis could not be judged at baseline: too few requests per window (raise the baseline rate or lower minSamples)' : 'the hypothesis does not hold at baseline');
+          abort(verdict.inconclusive ? 'the hypothesis could not be judged at baseline: too few requests per window (raise the baseline rate or lower minSamples)' : 'the hypothesis does not hold at baseline');
           break;
         }
         nextStart = now() + Math.max(50, plan.cooldownMs ?? 0);
@@ -276,7 +276,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
   function judgeStage(idx: number): StageVerdict {
     const plan = plans[idx];
     const ws = timeline.windows.map((w, i) => ({ w, v: verdicts[i] })).filter((x) => x.w.stage === idx && x.v.status !== 'excluded');
-    const counted = ws.filter((x) => x.v.status !== 'insufficient');
+    const counted = ws.filter((x) => x.v.status !== 'inconclusive');
     let run = 0;
     let broke = false;
     for (const x of ws) {
@@ -284,19 +284,19 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
       if (run >= scenario.sustain || (x.v.status === 'fail' && plan.kind === 'probe' && ws.length < scenario.sustain)) broke = true;
     }
     const secs = ws.reduce((a, x) => a + (x.w.end - x.w.start), 0) / 1000;
-    let insufficient = counted.length === 0;
-    if (insufficient && plan.kind === 'baseline' && ws.length > 0) {
+    let inconclusive = counted.length === 0;
+    if (inconclusive && plan.kind === 'baseline' && ws.length > 0) {
       // A low baseline may give too few requests per window; judged over the whole stage
       // instead, it still proves (or disproves) the hypothesis at low load.
       const pooled = poolWindows(ws.map((x) => x.w));
       const v = evaluateWindow(pooled, scenario.hypothesis, scenario.minSamples);
-      insufficient = v.status === 'insufficient';
+      inconclusive = v.status === 'inconclusive';
       broke = v.status === 'fail';
     }
     return {
       plan,
       held: !broke,
-      insufficient,
+      inconclusive,
       generatorLimited: ws.some((x) => x.w.generator.limited),
       achievedRate: secs > 0 ? ws.reduce((a, x) => a + completedCount(x.w.overall), 0) / secs : 0,
     };

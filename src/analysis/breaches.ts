@@ -3,11 +3,11 @@
  *
  * - A breach is a run of consecutive failing windows of one clause; it is
  *   sustained when it lasts at least `sustain` windows, a blip otherwise.
- * - Attribution: to a fault when the breach began while the fault was active
- *   (its first window overlaps the fault, or begins within one window after the
- *   fault's end); to both when it also outlasts the fault by `sustain` windows;
- *   otherwise to load. A breach whose first window ended before a fault began
- *   is never blamed on it.
+ * - Attribution by overlap: a window belongs to a fault active during it (or
+ *   ended within one window before it). A run of failing windows is split where that changes; a short piece
+ *   without a fault joins its fault neighbour; a fault's piece followed by a
+ *   sustained piece without it is reported as two breaches (the fault's and
+ *   the load's). A breach already sustained before a fault came stays the load's.
  * - The breaking point is the lowest load level at which a clause broke and
  *   stayed broken (a sustained breach) with no fault active or just ended (the
  *   `sustain` windows after a fault are its own) and the generator not the limit.
@@ -43,8 +43,11 @@ export interface Breach {
   /** Load level (req/s) when it began, and the stage. */
   offeredRate: number;
   stage: number;
+  /** 'both' only in results written before version 2 (a breach spanning a fault's end is now split). */
   attribution: 'fault' | 'load' | 'both';
   faults: string[];
+  /** A run of failing windows that spanned a fault boundary, split: this is piece `index` of `of`. */
+  part?: { index: number; of: number };
   /** Still failing in the run's last window. */
   ongoing: boolean;
 }
@@ -66,6 +69,8 @@ export interface BreakingPoint {
   lastPassing?: LevelPoint;
   /** Interpolated load at which the metric crossed the threshold. */
   crossing: number;
+  /** How precisely the break is located: firstFailing − lastPassing, req/s, and relative to lastPassing. */
+  bracket?: { width: number; relative?: number };
   /** firstFailing.rate / expectedPeak, when a peak is known. */
   xPeak?: number;
   crossingXPeak?: number;
@@ -115,21 +120,16 @@ export function findBreaches(
   const faults = faultIntervals(t, runEnd);
   const tick = t.tickMs;
   const out: Breach[] = [];
+  // The faults a window belongs to: active during it, or ended within one window before it.
+  // (A one-window blip just ahead of a fault joins the fault's piece below.)
+  const faultsOf = (w: Window) => faults.filter((f) => w.end > f.start && w.start <= f.end + tick).map((f) => f.fault);
   clauses.forEach((c, ci) => {
-    let run: number[] = [];
-    const close = (ongoing: boolean) => {
-      if (run.length === 0) return;
+    const worse = c.op === '<' || c.op === '<=' ? Math.max : Math.min;
+    const emit = (run: number[], attribution: Breach['attribution'], names: string[], ongoing: boolean, part?: Breach['part']) => {
       const ws = run.map((i) => t.windows[i]);
       const vals = run.map((i) => verdicts[i].clauses[ci].value);
       const first = ws[0];
       const last = ws[ws.length - 1];
-      const worse = c.op === '<' || c.op === '<=' ? Math.max : Math.min;
-      const active = faults.filter((f) => first.end > f.start && first.start <= f.end + tick);
-      let attribution: Breach['attribution'] = 'load';
-      if (active.length) {
-        const outlasts = active.every((f) => last.end > f.end + sustain * tick) && run.length >= sustain;
-        attribution = outlasts ? 'both' : 'fault';
-      }
       out.push({
         clause: c.text,
         scope: c.scope,
@@ -145,16 +145,66 @@ export function findBreaches(
         offeredRate: levelOf(first, plans),
         stage: first.stage,
         attribution,
-        faults: active.map((f) => f.fault),
+        faults: names,
         ongoing,
+        ...(part ? { part } : {}),
       });
-      run = [];
     };
+    /**
+     * One run of consecutive failing windows, attributed by overlap: split where fault
+     * membership changes, a short no-fault piece next to a fault's piece joins it (a blip
+     * just ahead of a fault, a short tail), and a breach that was already sustained before
+     * a fault came is the load's as a whole. A fault's piece followed by a sustained piece
+     * without it is reported as two breaches: the fault's, then the load's.
+     */
+    const close = (run: number[], ongoing: boolean) => {
+      if (run.length === 0) return;
+      const segs: { idx: number[]; faults: string[] }[] = [];
+      for (const i of run) {
+        const names = faultsOf(t.windows[i]);
+        const key = names.join('\0');
+        const cur = segs[segs.length - 1];
+        if (cur && cur.faults.join('\0') === key) cur.idx.push(i);
+        else segs.push({ idx: [i], faults: names });
+      }
+      // Short no-fault pieces join a neighbouring fault piece.
+      for (let k = 0; k < segs.length; k++) {
+        const sg = segs[k];
+        if (sg.faults.length || sg.idx.length >= sustain) continue;
+        const nb = segs[k + 1]?.faults.length ? k + 1 : segs[k - 1]?.faults.length ? k - 1 : -1;
+        if (nb < 0) continue;
+        segs[nb].idx = nb > k ? [...sg.idx, ...segs[nb].idx] : [...segs[nb].idx, ...sg.idx];
+        segs.splice(k, 1);
+        k--;
+      }
+      // Adjacent fault pieces (overlapping faults) are one fault breach naming them all.
+      const merged: { idx: number[]; faults: string[] }[] = [];
+      for (const sg of segs) {
+        const prev = merged[merged.length - 1];
+        if (prev && prev.faults.length && sg.faults.length) {
+          prev.idx.push(...sg.idx);
+          prev.faults = [...new Set([...prev.faults, ...sg.faults])];
+        } else merged.push({ idx: [...sg.idx], faults: [...sg.faults] });
+      }
+      if (merged[0].faults.length === 0 && (merged[0].idx.length >= sustain || merged.length === 1)) {
+        emit(run, 'load', [], ongoing); // already broken when any fault came: the load's
+        return;
+      }
+      if (merged.length === 1) {
+        emit(run, 'fault', merged[0].faults, ongoing);
+        return;
+      }
+      merged.forEach((sg, k) => emit(sg.idx, sg.faults.length ? 'fault' : 'load', sg.faults, ongoing && k === merged.length - 1, { index: k, of: merged.length }));
+    };
+    let run: number[] = [];
     verdicts.forEach((v, i) => {
       if (v.status !== 'excluded' && v.clauses[ci]?.status === 'fail') run.push(i);
-      else close(false);
+      else {
+        close(run, false);
+        run = [];
+      }
     });
-    close(true);
+    close(run, true);
   });
   return out.sort((a, b) => a.start - b.start || a.clause.localeCompare(b.clause));
 }
@@ -194,9 +244,10 @@ export function findBreakingPoint(
       const w = W[i];
       const rate = levelOf(w, plans);
       const value = verdicts[i].clauses[ci].value;
-      // Last passing level: the highest level below this one where the clause passed.
+      // Last passing level: the highest level below this one where the clause passed, at any
+      // time (a search probes up and down: a pass at 403 after a failure at 413 counts).
       let lp: LevelPoint | undefined;
-      for (let k = 0; k < i; k++) {
+      for (let k = 0; k < W.length; k++) {
         if (!countable(k) || verdicts[k].clauses[ci].status !== 'pass') continue;
         const r = levelOf(W[k], plans);
         if (r < rate && (!lp || r >= lp.rate)) lp = { rate: r, stage: W[k].stage, window: k, value: verdicts[k].clauses[ci].value, elapsedMs: W[k].start - runStart };
@@ -213,6 +264,7 @@ export function findBreakingPoint(
         firstFailing: { rate, stage: w.stage, window: i, value, elapsedMs: w.start - runStart },
         lastPassing: lp,
         crossing,
+        bracket: lp ? { width: rate - lp.rate, relative: lp.rate > 0 ? (rate - lp.rate) / lp.rate : undefined } : undefined,
         xPeak: expectedPeak ? rate / expectedPeak : undefined,
         crossingXPeak: expectedPeak ? crossing / expectedPeak : undefined,
       };

@@ -52,8 +52,8 @@ export interface Phases {
 
 /** How one request name fared while a fault was active (and just after). */
 export interface NameImpact {
-  /** breached: a sustained breach attributed to the fault; blip: only shorter ones; held; insufficient: too few samples to judge. */
-  status: 'breached' | 'blip' | 'held' | 'insufficient';
+  /** breached: a sustained breach attributed to the fault; blip: only shorter ones; held; inconclusive: too few requests due to judge. */
+  status: 'breached' | 'blip' | 'held' | 'inconclusive';
   /** The per-name clauses that broke, as "slow.p99 < 100ms". */
   clauses: string[];
 }
@@ -180,7 +180,7 @@ export function clausesForName(clauses: readonly Clause[], name: string): Clause
 
 /**
  * First window index j ≥ from where `sustain` consecutive windows pass; -1 when none.
- * Excluded and insufficient windows break a healthy run: they show nothing healthy.
+ * Excluded and inconclusive windows break a healthy run: they show nothing healthy.
  * A healthy run cut short by a breach of another cause (load, another fault)
  * beginning counts too: the fault's own effect had ended before it.
  */
@@ -277,7 +277,7 @@ export function correlate(
       const nb = perName.get(n);
       if (!nb) {
         radius.unknown.push(n);
-        radius.byName[n] = { status: 'insufficient', clauses: [] };
+        radius.byName[n] = { status: 'inconclusive', clauses: [] };
         continue;
       }
       const hits = nb.filter((b) => b.faults.includes(f.fault));
@@ -286,9 +286,9 @@ export function correlate(
       let status: NameImpact['status'];
       if (hits.some((b) => b.sustained)) status = 'breached';
       else if (hits.length) status = 'blip';
-      else status = anyJudged ? 'held' : 'insufficient';
+      else status = anyJudged ? 'held' : 'inconclusive';
       radius.byName[n] = { status, clauses: [...new Set(hits.filter((b) => status !== 'breached' || b.sustained).map((b) => b.clause))] };
-      (status === 'breached' ? radius.affected : status === 'insufficient' ? radius.unknown : radius.unaffected).push(n);
+      (status === 'breached' ? radius.affected : status === 'inconclusive' ? radius.unknown : radius.unaffected).push(n);
     }
 
     const detail = stopEv?.type === 'fault-stop' ? stopEv.detail : undefined;
@@ -346,7 +346,7 @@ export interface HypothesisSection {
 export function correlateResult(r: { timeline: Timeline; stages: StageResult[]; hypothesis?: unknown; breaches?: unknown }): FaultCorrelation[] {
   const h = r.hypothesis as HypothesisSection | undefined;
   const clauses = (h?.clauses ?? []).map((s) => parseClause(s)).filter((c): c is Clause => typeof c !== 'string');
-  const verdicts: VerdictLike[] = h?.verdicts ?? r.timeline.windows.map(() => ({ status: 'insufficient', clauses: [] }));
+  const verdicts: VerdictLike[] = h?.verdicts ?? r.timeline.windows.map(() => ({ status: 'inconclusive', clauses: [] }));
   return correlate(r.timeline, verdicts, clauses, (r.breaches as Breach[] | undefined) ?? [], {
     sustain: h?.sustain ?? 2,
     minSamples: h?.minSamples ?? 20,

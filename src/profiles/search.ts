@@ -28,7 +28,7 @@ export const schema = z.strictObject({
 export interface SearchProbe {
   rate: number;
   held: boolean;
-  insufficient: boolean;
+  inconclusive: boolean;
   generatorLimited: boolean;
   achievedRate: number;
 }
@@ -100,14 +100,14 @@ export function create(c: z.output<typeof schema>, rate: RateResolver): SearchPr
       if (done) return undefined;
       if (prev) {
         const r = prev.plan.rateFrom;
-        probes.push({ rate: r, held: prev.held, insufficient: prev.insufficient, generatorLimited: prev.generatorLimited, achievedRate: prev.achievedRate });
+        probes.push({ rate: r, held: prev.held, inconclusive: prev.inconclusive, generatorLimited: prev.generatorLimited, achievedRate: prev.achievedRate });
         if (prev.generatorLimited) {
           // The generator, not the target, was the limit: nothing above this rate can be judged.
           ended = 'generator-limit';
           done = true;
           return undefined;
         }
-        if (prev.held && !prev.insufficient) lo = Math.max(lo ?? 0, r);
+        if (prev.held && !prev.inconclusive) lo = Math.max(lo ?? 0, r);
         else hi = Math.min(hi ?? Infinity, r);
       }
       if (spent + c.probeDuration > c.budget) {

@@ -27,7 +27,7 @@ export interface StageVerdict {
   /** Every clause passed in every counted window (no breach lasting `sustain`). */
   held: boolean;
   /** Too few samples to judge. */
-  insufficient: boolean;
+  inconclusive: boolean;
   generatorLimited: boolean;
   achievedRate: number;
 }

@@ -47,8 +47,8 @@ export function clauseVerdicts(r: Result): ClauseVerdict[] {
     const vs: WindowVerdict[] = W.map((w, i) => {
       const v = h.verdicts[i];
       const cv = v?.clauses[ci];
-      const status = !v || !cv ? 'insufficient' : v.status === 'excluded' ? 'excluded' : (cv.status as 'pass' | 'fail' | 'insufficient');
-      return { window: w.index, status, clauses: [{ clause: text, status: cv?.status === 'fail' ? 'fail' : cv?.status === 'pass' ? 'pass' : 'insufficient', value: cv?.value ?? 0, samples: cv?.samples ?? 0 }] };
+      const status = !v || !cv ? 'inconclusive' : v.status === 'excluded' ? 'excluded' : (cv.status as 'pass' | 'fail' | 'inconclusive');
+      return { window: w.index, status, clauses: [{ clause: text, status: cv?.status === 'fail' ? 'fail' : cv?.status === 'pass' ? 'pass' : 'inconclusive', value: cv?.value ?? 0, samples: cv?.samples ?? 0 }] };
     });
     const found = findBreakingPoint(r.timeline, vs, [c], h.sustain, plans, runStartOf(r), runEndOf(r), r.meta.expectedPeak);
     const bp = found.breakingPoint;

@@ -40,7 +40,7 @@ export function liveLine(w: Window, v: WindowVerdict, ctx: LiveContext, p: Paint
     `err ${(err > 0 ? p.red(pct(err)) : pct(err)).padStart(6)}`,
   ];
   if (v.status === 'fail') parts.push(p.red.bold('✗ BREACH ' + v.clauses.filter((c) => c.status === 'fail').map((c) => c.clause).join(', ')));
-  else if (v.status === 'insufficient') parts.push(p.dim('(too few samples)'));
+  else if (v.status === 'inconclusive') parts.push(p.dim('(inconclusive)'));
   if (ctx.activeFaults.length) parts.push(p.magenta(`⚡ ${ctx.activeFaults.join(', ')}`));
   if (w.generator.limited) parts.push(p.yellow('⚠ generator-limited'));
   return parts.join('  ');
@@ -80,7 +80,8 @@ export function verdictSentence(r: Result): string {
   const x = (v: number) => (peak ? ` (${(v / peak).toFixed(2).replace(/\.?0+$/, '')}× expected peak)` : '');
   const fmtV = (clause: string, v: number) => (/errors|achieved/.test(clause) ? pct(v) : ms(v));
   if (bp) {
-    const lp = bp.lastPassing ? ` Last passing level ${rate(bp.lastPassing.rate)} req/s; crossing ≈ ${rate(bp.crossing)} req/s.` : ' It did not pass at any lower level.';
+    const br = bp.bracket ? ` (bracket ${rate(bp.bracket.width)} req/s${bp.bracket.relative !== undefined ? `, ${pct(bp.bracket.relative)}` : ''})` : '';
+    const lp = bp.lastPassing ? ` Last passing level ${rate(bp.lastPassing.rate)} req/s${br}; crossing ≈ ${rate(bp.crossing)} req/s.` : ' It did not pass at any lower level.';
     return `Hypothesis broke at ${rate(bp.firstFailing.rate)} req/s${x(bp.firstFailing.rate)}: ${breachText(bp.clause, bp.value)}.${lp}`;
   }
   const gl = r.generatorLimit;

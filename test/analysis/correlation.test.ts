@@ -41,11 +41,29 @@ describe('attribution of breaches (breaches.ts)', () => {
     expect(f.recovery).toBe('not-needed');
   });
 
-  it('a breach that begins while a fault is active is attributed to it; one that outlasts it by sustain windows to both', () => {
+  it('a breach that begins while a fault is active is attributed to it; one that outlasts it by sustain windows is split and reported as both', () => {
     const shortFault = windows([...Array(3).fill(healthy()), ...Array(3).fill(slowed()), ...Array(4).fill(healthy())]);
     expect(analyse(shortFault, [{ name: 'f', start: 3, end: 6 }]).breaches[0]).toMatchObject({ attribution: 'fault', faults: ['f'] });
     const outlasting = windows([...Array(3).fill(healthy()), ...Array(7).fill(slowed())]);
-    expect(analyse(outlasting, [{ name: 'f', start: 3, end: 5 }]).breaches[0]).toMatchObject({ attribution: 'both', faults: ['f'] });
+    // Fault 3–5 s: windows 3–6 are the fault's (up to one window after its end), 7–9 the load's.
+    expect(analyse(outlasting, [{ name: 'f', start: 3, end: 5 }]).breaches).toMatchObject([
+      { attribution: 'fault', faults: ['f'], startWindow: 3, endWindow: 6, part: { index: 0, of: 2 } },
+      { attribution: 'load', faults: [], startWindow: 7, endWindow: 9, sustained: true, ongoing: true, part: { index: 1, of: 2 } },
+    ]);
+  });
+
+  it('a one-window blip just before a fault does not make the fault\'s breach the load\'s', () => {
+    // Window 2 fails alone (a blip), the fault comes at 3 s and breaks windows 3–5.
+    const ws = windows([...Array(2).fill(healthy()), ...Array(4).fill(slowed()), ...Array(4).fill(healthy())]);
+    const { breaches, faults } = analyse(ws, [{ name: 'f', start: 3, end: 6 }]);
+    expect(breaches).toMatchObject([{ attribution: 'fault', faults: ['f'], startWindow: 2, endWindow: 5 }]);
+    expect(faults[0].held).toBe(false);
+  });
+
+  it('a fault that comes into a breach already sustained by load is not blamed, even if it lasts longer', () => {
+    const ws = windows([...Array(2).fill(healthy()), ...Array(8).fill(slowed())]);
+    const { breaches } = analyse(ws, [{ name: 'f', start: 4, end: 10 }]);
+    expect(breaches).toMatchObject([{ attribution: 'load', faults: [], startWindow: 2 }]);
   });
 
   it('a one-window breach is a blip, listed apart, and the hypothesis still held', () => {

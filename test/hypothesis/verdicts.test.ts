@@ -43,7 +43,7 @@ describe('window verdicts', () => {
     });
     const verdicts = (r.hypothesis as { verdicts: { status: string }[] }).verdicts;
     expect(verdicts.length).toBeGreaterThanOrEqual(2);
-    expect(verdicts.every((v) => v.status === 'insufficient')).toBe(true);
+    expect(verdicts.every((v) => v.status === 'inconclusive')).toBe(true);
     expect(r.outcome.exitCode).toBe(1);
     expect(r.outcome.reason).toMatch(/enough requests/);
   });

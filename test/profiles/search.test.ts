@@ -12,7 +12,7 @@ function drive(capacity: number, cfg: Record<string, unknown>) {
     const st = p.next(prev);
     if (!st) break;
     probes.push(st);
-    prev = { plan: st, held: st.rateFrom <= capacity, insufficient: false, generatorLimited: false, achievedRate: Math.min(st.rateFrom, capacity) };
+    prev = { plan: st, held: st.rateFrom <= capacity, inconclusive: false, generatorLimited: false, achievedRate: Math.min(st.rateFrom, capacity) };
   }
   return { probes, report: p.report() };
 }
