@@ -57,6 +57,7 @@ const S_UNTIL_CLOSE = 7;
 /** After a response that announced the close: nothing more is read. */
 const S_CLOSED = 8;
 
+const HTTP_SLASH = [0x48, 0x54, 0x54, 0x50, 0x2f];
 const CR = 13;
 const LF = 10;
 const SP = 32;
@@ -221,6 +222,13 @@ export class ResponseParser {
       }
       this.started = true;
     }
+    // Not HTTP at all (an SSH banner, TLS, a stray byte): refused at once rather than waiting for a head that never ends.
+    for (let k = 0; k < 5 && from + k < end; k++) {
+      if (b[from + k] !== HTTP_SLASH[k]) {
+        this.fail(`not an HTTP/1.x status line: ${JSON.stringify(b.toString('latin1', from, Math.min(end, from + 40)))}`);
+        return -1;
+      }
+    }
     // Find the empty line that ends the head (CRLF or bare LF line ends).
     let i = this.scanned > from ? this.scanned : from;
     let he = -1;
@@ -375,8 +383,9 @@ export class ResponseParser {
     while (v < ve && (b[v] === SP || b[v] === HT)) v++;
     while (ve > v && (b[ve - 1] === SP || b[ve - 1] === HT)) ve--;
     for (let q = v; q < ve; q++) if (b[q] === CR || b[q] === 0) return this.fail('a control character in a framing header') ? 0 : -1;
+    // Framing fields have no place in trailers (RFC 9110 §6.5.1); llhttp refuses them there too.
+    if (this.state === S_TRAILERS) return this.fail('a framing header in the trailers') ? 0 : -1;
     if (kind === H_CONTENT_LENGTH) {
-      if (this.state === S_TRAILERS) return 0;
       // One Content-Length, all digits. A repeat, even of the same value, is refused as llhttp does (RFC 9110 §8.6 lets a
       // recipient choose): a list or a repeat means some hop merged two messages.
       if (this.lengthSeen) return this.fail('Content-Length repeated') ? 0 : -1;
@@ -389,7 +398,7 @@ export class ResponseParser {
       }
       this.length = n;
       this.lengthSeen = true;
-    } else if (this.state !== S_TRAILERS) {
+    } else {
       const s = b.toString('latin1', v, ve);
       if (kind === H_TRANSFER_ENCODING) this.te = this.te === undefined ? s : `${this.te}, ${s}`;
       else this.conn = this.conn === undefined ? s : `${this.conn}, ${s}`;

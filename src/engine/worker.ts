@@ -30,7 +30,8 @@ import { initHistograms, newHistogram, encode, clampUs } from '../metrics/histog
 import { ERROR_KINDS, type ErrorKind } from '../result.ts';
 import type { FromWorker, ToWorker, WireRequest, WireStage, WireStats, WireWindow, WorkerTask } from './messages.ts';
 import { arrivalsBefore, arrivalTime, segmentPhase } from './schedule.ts';
-import { H1Connection, encodeRequest, CLOSED, MALFORMED } from './http1.ts';
+import { H1Connection, encodeRequest } from './http1.ts';
+import { classify } from './classify.ts';
 import { StringDecoder } from 'node:string_decoder';
 
 const KIND_INDEX: Record<ErrorKind, number> = Object.fromEntries(ERROR_KINDS.map((k, i) => [k, i])) as Record<ErrorKind, number>;
@@ -394,6 +395,8 @@ class LoadWorker {
       bodyTimeout: 0,
       connect,
       keepAliveTimeout: 60_000,
+      // The same head limit as our own parser (parse.ts), so both transports refuse the same responses.
+      maxHeaderSize: 64 * 1024,
     });
   }
 
@@ -769,33 +772,5 @@ class Handler {
       if (rec.examples[i] === undefined) rec.examples[i] = message.slice(0, 300);
     }
     this.w.completed(this.slot, this.stageIndex, now);
-  }
-}
-
-function classify(err: Error & { code?: string; cause?: { code?: string } }): ErrorKind {
-  const code = err.code ?? err.cause?.code ?? '';
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connect_refused';
-    case 'UND_ERR_CONNECT_TIMEOUT':
-    case 'ETIMEDOUT':
-      return 'connect_timeout';
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return 'reset';
-    // The connection ended (FIN, or a close the server announced) before the response was complete.
-    case CLOSED:
-    case 'UND_ERR_SOCKET':
-    case 'UND_ERR_CLOSED':
-    case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
-      return 'closed';
-    case MALFORMED:
-      return 'malformed';
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_BODY_TIMEOUT':
-      return 'timeout';
-    default:
-      // undici's parser errors carry llhttp's codes (HPE_INVALID_CONSTANT, HPE_UNEXPECTED_CONTENT_LENGTH, ...).
-      return code.startsWith('HPE_') || err.name === 'HTTPParserError' ? 'malformed' : 'other';
   }
 }
