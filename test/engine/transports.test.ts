@@ -44,7 +44,7 @@ async function serve(c: Case): Promise<{ port: number; requests: () => number }>
   return { port: (server.address() as net.AddressInfo).port, requests: () => requests };
 }
 
-type Err = Error & { code?: string };
+type Err = Error & { code?: string; cause?: { code?: string } };
 
 /** One request through faultline's own client. */
 function viaH1(port: number, method: string): Promise<Outcome> {
