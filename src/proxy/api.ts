@@ -221,9 +221,31 @@ function send(res: ServerResponse, r: Reply): void {
   res.end(data);
 }
 
+const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?$/i;
+
+/**
+ * The API changes what the machine's proxies do, so only local programs may call it, never a
+ * web page the user has open: a browser adds `Origin` to cross-origin and every POST request
+ * (and a page can send a `text/plain` POST without a preflight), and a DNS-rebound name arrives
+ * as a non-loopback `Host`. Toxiproxy refuses browser user agents the same way (403).
+ * Throws the ProxyError to answer with; returns for a request that may proceed.
+ */
+export function guardApiRequest(req: IncomingMessage): void {
+  if (req.headers.origin !== undefined) throw new ProxyError(403, `requests from a web page (Origin: ${req.headers.origin.slice(0, 100)}) are refused: the API is for local programs`);
+  const host = req.headers.host;
+  if (host === undefined || !LOOPBACK_HOST.test(host)) throw new ProxyError(403, `Host ${JSON.stringify((host ?? '').slice(0, 100))} is not a loopback address: the API answers only 127.0.0.1, localhost or [::1]`);
+  if (/^Mozilla\//.test(req.headers['user-agent'] ?? '')) throw new ProxyError(403, 'browser user agents are refused: the API is for local programs');
+  const write = req.method !== 'GET' && req.method !== 'HEAD';
+  const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
+  if (write && hasBody && !/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
+    throw new ProxyError(415, `a ${req.method} with a body needs Content-Type: application/json (got ${JSON.stringify(req.headers['content-type'] ?? 'none')}; with curl: -H 'Content-Type: application/json')`);
+  }
+}
+
 /** Handles one API request against `proxies` (usable inside another server too). */
 export async function handleApiRequest(proxies: Proxies, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
+    guardApiRequest(req);
     const path = new URL(req.url ?? '/', 'http://x').pathname.replace(/\/+$/, '') || '/';
     let allowed = false;
     for (const [method, re, handler] of routes) {
@@ -237,6 +259,7 @@ export async function handleApiRequest(proxies: Proxies, req: IncomingMessage, r
     req.resume();
     throw new ProxyError(allowed ? 405 : 404, allowed ? 'method not allowed' : 'not found');
   } catch (err) {
+    req.resume(); // an unread body (a refused request) must not stall the connection
     const status = err instanceof ProxyError ? err.status : 500;
     send(res, { status, body: { error: (err as Error).message, status } });
   }

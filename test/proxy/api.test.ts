@@ -63,7 +63,7 @@ describe('Toxiproxy-compatible API', () => {
     echo = await echoServer();
     api = await startProxyApi({ host: '127.0.0.1', port: 0 });
     const j = async (method: string, path: string, body?: unknown) => {
-      const r = await fetch(api.url + path, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+      const r = await fetch(api.url + path, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
       return { status: r.status, body: (r.status === 204 ? undefined : await r.json()) as any };
     };
     expect(await j('GET', '/proxies/nope')).toEqual({ status: 404, body: { error: 'proxy not found', status: 404 } });

@@ -122,7 +122,7 @@ describe('proxy fault kinds', () => {
   it('toxiproxy: drives a Toxiproxy API, journals the undo before the toxic and clears it after removal', async () => {
     echo = await echoServer();
     api = await startProxyApi({ host: '127.0.0.1', port: 0 });
-    const created = await fetch(`${api.url}/proxies`, { method: 'POST', body: JSON.stringify({ name: 'payment', listen: '127.0.0.1:0', upstream: `127.0.0.1:${echo.port}` }) });
+    const created = await fetch(`${api.url}/proxies`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'payment', listen: '127.0.0.1:0', upstream: `127.0.0.1:${echo.port}` }) });
     expect(created.status).toBe(201);
     const journal = new MemoryJournal();
     // The journal must already hold the entry when the server sees the toxic.
