@@ -106,7 +106,17 @@ export type TimelineEvent =
   /** t: when the effect was in place; requestedAt: when the trigger fired (the start was asked for). */
   | { t: number; type: 'fault-start'; fault: string; kind: string; target?: string; offeredRate: number; requestedAt?: number; detail?: Record<string, unknown> }
   /** t: when the undo had taken effect; requestedAt: when the stop was asked for (duration over, finished, run end). */
-  | { t: number; type: 'fault-stop'; fault: string; kind: string; offeredRate: number; requestedAt?: number; detail?: Record<string, unknown> }
+  | {
+      t: number;
+      type: 'fault-stop';
+      fault: string;
+      kind: string;
+      offeredRate: number;
+      requestedAt?: number;
+      detail?: Record<string, unknown>;
+      /** What the fault measured of its own effect (see MeasuredEffect in faults/types.ts). */
+      effect?: { summary: string; values: Record<string, number>; noEffect: boolean };
+    }
   | { t: number; type: 'fault-error'; fault: string; message: string }
   | { t: number; type: 'breach'; clause: string; value: number; window: number }
   | { t: number; type: 'recovery'; clause: string; window: number }

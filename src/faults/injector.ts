@@ -5,7 +5,7 @@
  * themselves; they only say how (Fault.stop) and, optionally, when (finished).
  */
 import type { TimelineEvent } from '../result.ts';
-import type { Fault, FaultContext, FaultKind, FaultSpecBase } from './types.ts';
+import type { Fault, FaultContext, FaultKind, FaultSpecBase, MeasuredEffect } from './types.ts';
 
 /** What the coordinator tells the Injector on every tick. */
 export interface InjectorTick {
@@ -161,13 +161,19 @@ export class Injector {
       slot.phase = 'done';
       if (announce && slot.announced) {
         let detail: Record<string, unknown> | undefined;
+        let effect: MeasuredEffect | undefined;
         try {
           detail = fault?.detail?.();
         } catch {
           detail = undefined;
         }
+        try {
+          effect = fault?.measured?.();
+        } catch {
+          effect = undefined;
+        }
         // Stamped when the undo has taken effect: stop() resolves only then.
-        this.onEvent({ t: undoneAt ?? this.clock(), type: 'fault-stop', fault: spec.name, kind: spec.kind, offeredRate, requestedAt, ...(detail ? { detail } : {}) });
+        this.onEvent({ t: undoneAt ?? this.clock(), type: 'fault-stop', fault: spec.name, kind: spec.kind, offeredRate, requestedAt, ...(detail ? { detail } : {}), ...(effect ? { effect } : {}) });
       }
       return error;
     })();

@@ -62,6 +62,13 @@ export interface Fault {
   /** Facts measured while the fault ran (e.g. restart-to-ready time), added to the fault-stop event. */
   detail?(): Record<string, unknown>;
   /**
+   * The effect the fault measured itself (packets dropped, answers served, CPU
+   * granted, responses patched), read once after stop(): reported beside the
+   * setting in the fault-stop event and the fault table. A fault that could
+   * measure nothing it did says `noEffect`, so an experiment that proved nothing says so.
+   */
+  measured?(): MeasuredEffect | undefined;
+  /**
    * For faults whose effect ends by itself (a kill with `restart`): resolves when it
    * has. A fault with no `duration` is stopped by the Injector then, not at the run's end.
    */
@@ -71,6 +78,16 @@ export interface Fault {
    * resolves when it has; the Injector stops the fault then. Undefined: it cannot.
    */
   effectEnded?(): Promise<void> | undefined;
+}
+
+/** What a fault measured of its own effect. */
+export interface MeasuredEffect {
+  /** One line for the fault table, in the user's units: "dropped 1,032 of 5,120 packets (20.2%)". */
+  summary: string;
+  /** The counts behind it, by name. */
+  values: Record<string, number>;
+  /** Nothing measurable happened (0 packets dropped, no DNS query seen, no request matched). */
+  noEffect: boolean;
 }
 
 /**

@@ -94,6 +94,10 @@ describe('repeating faults in a run', () => {
     expect(errs).toBeLessThan(0.5 * reqs);
     // Every 503 came from the fault: the upstream saw exactly the rest.
     expect(server.count()).toBe(reqs - errs);
+    // Each occurrence reports the effect it measured, and together they account for every 503.
+    const effects = stops.map((e) => (e as { effect?: { values: Record<string, number>; noEffect: boolean; summary: string } }).effect!);
+    expect(effects.every((x) => x && !x.noEffect && /^hit \d+ requests?/.test(x.summary))).toBe(true);
+    expect(effects.reduce((a, x) => a + x.values.hits!, 0)).toBe(errs);
   });
 });
 

@@ -26,8 +26,21 @@ export function proxyFaultKind(type: string, fault: ToxicFault, mode: 'tcp' | 'h
     describe: fault.describe,
     create(spec: FaultSpecBase, ctx: FaultContext): Fault {
       let added: { proxy: ProxyHandle; name: string } | undefined;
+      let effect: Record<string, number> | undefined;
       return {
         spec,
+        measured() {
+          if (!effect) return undefined;
+          const { hits, ...own } = effect;
+          const unit = mode === 'http' ? 'request' : 'connection';
+          const extra = Object.entries(own).map(([k, v]) => `${k} ${v}`).join(', ');
+          return {
+            summary: `hit ${hits} ${unit}${hits === 1 ? '' : 's'}${extra ? ` (${extra})` : ''}`,
+            values: effect,
+            // A toxic that counts its own effect (body-patch: responses patched) says whether it had one.
+            noEffect: 'patched' in own ? own.patched === 0 : hits === 0,
+          };
+        },
         async start() {
           const proxy = spec.target === undefined ? undefined : ctx.proxies.get(spec.target);
           if (!proxy) throw new Error(`fault "${spec.name}": no proxy named ${JSON.stringify(spec.target)} (declare it under proxies)`);
@@ -44,6 +57,8 @@ export function proxyFaultKind(type: string, fault: ToxicFault, mode: 'tcp' | 'h
           const a = added;
           if (!a) return;
           added = undefined;
+          // Read before removal: the counts live with the toxic.
+          effect = a.proxy.toxicEffect(a.name) ?? effect;
           if (await a.proxy.removeToxic(a.name)) ctx.log(`proxy ${a.proxy.name}: removed ${type} toxic ${a.name}`);
         },
       };

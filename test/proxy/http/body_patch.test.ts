@@ -103,3 +103,33 @@ describe('body-patch: JSON fields nulled, removed, retyped, truncated', () => {
     expect(bodyPatch.attributes.safeParse({ op: 'zero', fields: ['a'] }).success).toBe(false);
   });
 });
+
+describe('body-patch as a fault kind', () => {
+  it('reports what it patched, and "no effect" when the responses were not JSON', async () => {
+    const { runScenario } = await import('../../helpers/run.ts');
+    const { countingServer } = await import('../../helpers/servers.ts');
+    const net = await import('node:net');
+    const server = await countingServer(200, 'not json');
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    try {
+      const r = await runScenario({
+        target: `http://127.0.0.1:${port}`,
+        requests: [{ path: '/' }],
+        load: { profile: 'constant', rate: 100, duration: '1s' },
+        proxies: { dep: { listen: `127.0.0.1:${port}`, upstream: `127.0.0.1:${server.port}`, mode: 'http' } },
+        faults: [{ name: 'nulls', kind: 'body-patch', target: 'dep', op: 'null', fields: ['status'], duration: '500ms' }],
+      });
+      const stop = r.timeline.events.find((e) => e.type === 'fault-stop') as { effect?: { noEffect: boolean; values: Record<string, number> } };
+      expect(stop.effect?.noEffect).toBe(true);
+      expect(stop.effect?.values.notJson).toBeGreaterThan(20);
+      expect(stop.effect?.values.patched).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+});
