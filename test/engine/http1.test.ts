@@ -123,6 +123,23 @@ describe('the http1 client', () => {
     expect(s.examples.closed).toMatch(/Connection: close/);
   });
 
+  it('bodyIncludes survives a UTF-8 character split across packets', async () => {
+    const body = Buffer.from('prix: 10 €, café');
+    const cut = body.indexOf(Buffer.from('€')) + 1; // inside the three bytes of €
+    const server = net.createServer((s) => {
+      s.on('error', () => {});
+      s.on('data', () => {
+        s.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body.subarray(0, cut)]));
+        setTimeout(() => s.write(body.subarray(cut)), 5);
+      });
+    });
+    const url = await serve(server);
+    const r = await runScenario({ target: url, requests: [{ path: '/', expect: { bodyIncludes: '10 €, café' } }], load: load(20), engine: { workers: 1, connections: 1 } });
+    const s = r.stages[0];
+    expect(s.requests).toBe(20);
+    expect(s.errorCount).toBe(0);
+  });
+
   it('a HEAD response has no body whatever its Content-Length; 204 and a 103 before the answer are fine', async () => {
     const srv = await rawServer((_n, head) =>
       head.startsWith('HEAD')
