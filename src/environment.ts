@@ -1,7 +1,8 @@
 /**
  * The system around a run: managed services, fault proxies and the fault
  * injector, started before the load and torn down after it on every exit path
- * (faults undone first, then proxies closed, then services stopped).
+ * (faults undone first, then proxies closed, then services stopped, then
+ * the hosts' namespaces removed).
  */
 import { seededRandom } from './random.ts';
 import { dirname, join, resolve } from 'node:path';
@@ -15,6 +16,7 @@ import { faultKinds } from './faults/index.ts';
 import type { FaultContext } from './faults/types.ts';
 import type { ServiceRegistry } from './services/types.ts';
 import type { ProxyRegistry } from './proxy/types.ts';
+import { HostNetwork } from './hosts/network.ts';
 
 export interface InjectorLike {
   tick(state: { now: number; elapsedMs: number; offeredRate: number; stage: number }): Promise<void>;
@@ -47,16 +49,25 @@ export async function startEnvironment(scenario: Scenario, opts: EnvironmentOpti
   const random = seededRandom(scenario.seed);
   const log = (_m: string) => {};
   let services: ServiceRegistry = noServices;
+  let network: HostNetwork | undefined;
   if (Object.keys(scenario.services).length) {
     const specs: Record<string, ServiceSpec> = {};
     for (const [k, v] of Object.entries(scenario.services)) specs[k] = serviceSpecSchema.parse(v);
-    services = await startServices(specs, { cwd, logDir: join(stateDir, 'logs'), journal, log });
+    // Services with `host` run in namespaces of this run's own (closed after the services stop).
+    if (Object.values(specs).some((s) => s.host)) network = new HostNetwork({ journal });
+    try {
+      services = await startServices(specs, { cwd, logDir: join(stateDir, 'logs'), journal, log, network });
+    } catch (e) {
+      await network?.close();
+      throw e;
+    }
   }
   let proxies: ProxyRegistry;
   try {
     proxies = await startProxies(scenario.proxies as Parameters<typeof startProxies>[0], { random });
   } catch (e) {
     await services.stopAll().catch(() => {});
+    await network?.close();
     throw e;
   }
   const ctx: FaultContext = {
@@ -72,6 +83,7 @@ export async function startEnvironment(scenario: Scenario, opts: EnvironmentOpti
     random,
     journal,
     log,
+    hosts: network,
   };
   const injector = new Injector(scenario.faults, ctx, faultKinds, opts.emit, { clock: opts.now });
   let closed: Promise<{ failed: { fault: string; error: string }[] }> | undefined;
@@ -84,6 +96,7 @@ export async function startEnvironment(scenario: Scenario, opts: EnvironmentOpti
         const r = await injector.undoAll().catch((e: Error) => ({ failed: [{ fault: '(all)', error: e.message }] }));
         await proxies.closeAll().catch(() => {});
         await services.stopAll().catch(() => {});
+        await network?.close();
         return r;
       })()),
   };

@@ -19,6 +19,7 @@ import type { WireRequest } from '../engine/messages.ts';
 import type { FaultSpecBase } from '../faults/types.ts';
 import { faultKinds } from '../faults/index.ts';
 import { expandRepeats, plannedRunMs, type FaultSchedule, type RepeatSpec } from '../faults/schedule.ts';
+import { missingForHosts } from '../hosts/tools.ts';
 import { loadModule } from './loadModule.ts';
 import { loadSpecSchemas } from './parts.ts';
 
@@ -267,6 +268,12 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
   const services = s.services ?? {};
   const proxies = s.proxies ?? {};
   problems.push(...loadSpecSchemas.checkServices(services), ...loadSpecSchemas.checkProxies(proxies));
+  const hosted = Object.keys(services).filter((k) => (services[k] as { host?: unknown } | undefined)?.host !== undefined);
+  if (hosted.length) {
+    // Found before any load is sent: the namespaces need root and these programs.
+    const missing = missingForHosts();
+    if (missing) problems.push(`services.${hosted[0]}.host: a service on its own host (network namespace) needs ${missing}`);
+  }
 
   // Faults: common keys here, kind-specific keys by the kind's schema.
   const faults: FaultSpecBase[] = [];
@@ -286,6 +293,9 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
       const isProxy = t !== undefined && t in proxies;
       const isService = t !== undefined && t in services;
       if (kind.targets === 'proxy' && !isProxy) problems.push(`${where}: expected the name of a declared proxy (${Object.keys(proxies).join(', ') || 'none declared'}), got ${JSON.stringify(t)}`);
+      if (kind.targets === 'host' && !(isService && hosted.includes(t!))) {
+        problems.push(`${where}: "${f.kind}" acts on a service running as its own host (\`host: own\`): ${hosted.join(', ') || 'none declared'}; got ${JSON.stringify(t)}`);
+      }
       if (kind.targets === 'service' && !isService) problems.push(`${where}: expected the name of a declared service (${Object.keys(services).join(', ') || 'none declared'}), got ${JSON.stringify(t)}`);
       if (kind.targets === 'service-or-pid' && t !== undefined && !isService) problems.push(`${where}: expected the name of a declared service (${Object.keys(services).join(', ') || 'none declared'}), got ${JSON.stringify(t)}`);
       const mode = kind.proxyMode;

@@ -11,5 +11,10 @@ import { kill } from './kinds/kill.ts';
 import { terminate } from './kinds/terminate.ts';
 import { pause } from './kinds/pause.ts';
 import { exec } from './kinds/exec.ts';
+import { packetLoss } from './kinds/packet-loss.ts';
+import { linkDown } from './kinds/link-down.ts';
+import { partition } from './kinds/partition.ts';
+import { linkBandwidth } from './kinds/link-bandwidth.ts';
+import { dns } from './kinds/dns.ts';
 
-export const faultKinds: Record<string, FaultKind> = byName([...proxyFaultKinds, toxiproxy, kill, terminate, pause, exec]);
+export const faultKinds: Record<string, FaultKind> = byName([...proxyFaultKinds, toxiproxy, kill, terminate, pause, exec, packetLoss, linkDown, partition, linkBandwidth, dns]);

@@ -21,7 +21,13 @@ export const journalUndoSchema = z.discriminatedUnion('type', [
   /** A command the user wrote (an exec fault's undo), run through /bin/sh. */
   z.strictObject({ type: z.literal('exec'), command: z.string().min(1), cwd: z.string().optional(), env: z.record(z.string(), z.string()).optional(), timeoutMs }),
   /** A program faultline itself chose (ip, nft, tc, rm …), run without a shell. */
-  z.strictObject({ type: z.literal('argv'), argv: z.array(z.string()).min(1), timeoutMs }),
+  z.strictObject({
+    type: z.literal('argv'),
+    argv: z.array(z.string()).min(1),
+    timeoutMs,
+    /** A regular expression: a failing undo whose output matches found nothing left to undo, which counts as done. */
+    gone: z.string().max(500).optional(),
+  }),
   /** A request to a loopback API (a Toxiproxy toxic to delete). */
   z.strictObject({ type: z.literal('http'), method: z.string().regex(/^[A-Z]{3,7}$/), url: z.string().min(1) }),
   /** Nothing can be undone from outside the run; said as a note. */

@@ -10,6 +10,7 @@
  *   exists (its id cannot be reused meanwhile);
  * - exec: the undo command as recorded, with its timeout and the run's FAULTLINE_* variables;
  * - argv: a program faultline chose itself (ip, nft, tc …), run without a shell;
+ *   output matching its `gone` pattern means there was nothing left to undo;
  * - http: the request, loopback only;
  * - none: reported as a note (nothing can be undone from outside the run).
  *
@@ -120,6 +121,9 @@ async function act(step: RecoverStep & { action: 'undo' }): Promise<string> {
     }
     case 'argv': {
       const r = await runArgv(u.argv, { timeoutMs: u.timeoutMs });
+      if (r.code !== 0 && !r.timedOut && u.gone !== undefined && new RegExp(u.gone).test(r.output)) {
+        return `${step.what} (already gone)`;
+      }
       if (r.code !== 0) throw new Error(describeFailure(`undo ${JSON.stringify(u.argv.join(' '))}`, r, u.timeoutMs));
       return step.what;
     }

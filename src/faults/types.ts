@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { JournalUndo } from './journalSchema.ts';
 import type { ProxyRegistry } from '../proxy/types.ts';
 import type { ServiceRegistry } from '../services/types.ts';
+import type { HostRegistry } from '../hosts/types.ts';
 
 /** What a fault may use while it runs. */
 export interface FaultContext {
@@ -22,6 +23,8 @@ export interface FaultContext {
   journal: Journal;
   /** A line for the run's log (not the terminal). */
   log: (msg: string) => void;
+  /** Services running as their own hosts (`host` key), when any do. */
+  hosts?: HostRegistry;
 }
 
 /** Common part of every fault spec, already normalised (ms, req/s, fractions). */
@@ -101,7 +104,7 @@ export interface FaultKind {
   /** Kind-specific keys only; common keys (name, kind, target, at, atLoad, atStage, duration, probability) are handled by the config. */
   params: z.ZodType<Record<string, unknown>>;
   /** What `target` must name: a proxy, a service, either, or nothing. */
-  targets: 'proxy' | 'service' | 'service-or-pid' | 'none' | 'any';
+  targets: 'proxy' | 'service' | 'service-or-pid' | 'none' | 'any' | 'host';
   /** For `targets: 'proxy'`: the proxy mode it needs, checked when the scenario is validated. */
   proxyMode?: 'tcp' | 'http' | 'any';
   create(spec: FaultSpecBase, ctx: FaultContext): Fault;

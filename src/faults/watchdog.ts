@@ -2,7 +2,8 @@
  * The pause watchdog: a tiny detached Node process that sends SIGCONT to the
  * paused pids at the fault's end, or as soon as faultline itself is gone, so
  * even a `kill -9` of faultline never leaves a process stopped. A normal stop
- * disarms it (kills it) after resuming the pids itself.
+ * disarms it (kills it) after resuming the pids itself. The recover watchdog
+ * (below) does the same for a whole journal.
  */
 import { spawn } from 'node:child_process';
 
@@ -60,6 +61,46 @@ export function armWatchdog(targets: number[], opts: WatchdogOptions = {}): Watc
         process.kill(pid, 'SIGKILL');
       } catch {
         /* it already resumed and exited */
+      }
+    },
+  };
+}
+
+// Runs in the recover watchdog: when faultline is gone, undo its journal (what recover does).
+const RECOVER_SCRIPT = `
+const { journal, parent, pollMs, recoverUrl } = JSON.parse(process.env.FAULTLINE_WATCHDOG);
+const timer = setInterval(async () => {
+  if (process.ppid === parent) return;
+  clearInterval(timer);
+  try { const { recover } = await import(recoverUrl); await recover(journal); } catch {}
+  process.exit(0);
+}, pollMs);
+`;
+
+/**
+ * Arms a watchdog that runs `faultline recover` on this journal as soon as
+ * faultline is gone (a kill -9): used by runs that change the network
+ * (namespaces, nft tables, qdiscs, resolver files), which nothing else would
+ * undo. A normal end disarms it after undoing everything itself.
+ */
+export function armRecoverWatchdog(journal: string, opts: { pollMs?: number } = {}): Watchdog {
+  const recoverUrl = new URL('./recover.ts', import.meta.url).href;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', RECOVER_SCRIPT], {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...process.env, FAULTLINE_WATCHDOG: JSON.stringify({ journal, parent: process.pid, pollMs: opts.pollMs ?? 100, recoverUrl }) },
+  });
+  child.on('error', () => {});
+  child.unref();
+  if (child.pid === undefined) throw new Error('could not start the recover watchdog');
+  const pid = child.pid;
+  return {
+    pid,
+    disarm() {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
       }
     },
   };

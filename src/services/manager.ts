@@ -16,6 +16,8 @@ import type { ReplicaInfo, RestartResult, ServiceHandle, ServiceRegistry } from 
 import type { ServiceSpec } from './schema.ts';
 import { canConnect, portProbe, urlProbe, type Probe } from './readiness.ts';
 import { pidExists, processStartTime, sendSignal } from './proc.ts';
+import type { HostNetwork } from '../hosts/network.ts';
+import type { Host } from '../hosts/types.ts';
 
 /** A service failed to start or become ready. One line, naming the service; found at run time (exit 3). */
 export class ServiceStartError extends AbortError {
@@ -36,6 +38,8 @@ export interface StartServicesOptions {
   journal?: Journal;
   /** A line for the run's log. */
   log?: (msg: string) => void;
+  /** Where services with `host` get their namespaces; required when any service has one. */
+  network?: HostNetwork;
 }
 
 /** The running services: the registry faults use, plus restart and per-service stop. */
@@ -73,6 +77,8 @@ class Replica implements ReplicaInfo {
   private journalId?: Promise<string | undefined>;
   private stopped = false;
   private readonly svc: Service;
+  /** Its own network namespace, when the service has `host` (made at the first start, kept across restarts). */
+  host?: Host;
 
   constructor(svc: Service, index: number, port: number | undefined) {
     this.svc = svc;
@@ -108,7 +114,10 @@ class Replica implements ReplicaInfo {
       const env: NodeJS.ProcessEnv = { ...process.env };
       for (const [k, v] of Object.entries(spec.env)) env[k] = this.subst(v);
       if (this.port !== undefined) env.PORT = String(this.port);
-      child = spawn(spec.command, spec.args.map((a) => this.subst(a)), {
+      const args = spec.args.map((a) => this.subst(a));
+      // `ip netns exec` enters the namespace (and mounts its resolv.conf), then execs the command: same pid.
+      const argv = this.host ? ['ip', 'netns', 'exec', this.host.ns, spec.command, ...args] : [spec.command, ...args];
+      child = spawn(argv[0]!, argv.slice(1), {
         cwd: this.svc.cwd,
         env,
         detached: true,
@@ -200,6 +209,15 @@ class Replica implements ReplicaInfo {
     // against it and the run would measure the wrong server.
     if (this.port !== undefined && (await canConnect(this.port))) {
       throw new ServiceStartError(this.svc.name, `service ${this.svc.name}[${this.index}]: 127.0.0.1:${this.port} is already in use by another process`);
+    }
+    if (this.svc.spec.host && !this.host) {
+      const network = this.svc.opts.network;
+      if (!network) throw new ServiceStartError(this.svc.name, `service ${this.svc.name}: \`host\` needs a host network (startServices option \`network\`)`);
+      try {
+        this.host = await network.add(this.svc.name, this.index, this.port === undefined ? [] : [this.port], this.svc.spec.host!);
+      } catch (e) {
+        throw new ServiceStartError(this.svc.name, `service ${this.svc.name}[${this.index}]: cannot make its host: ${(e as Error).message}`);
+      }
     }
     await this.spawnProcess();
     const pid = this.pid!;

@@ -13,6 +13,8 @@
  *     restart: on-failure                            # or { policy: on-failure, delay: 1s, max: 5 }: a supervisor, like Docker's
  *     stopGrace: 5s                                  # SIGTERM, then SIGKILL after this
  *     logDir: .faultline/logs                        # stdout and stderr of replica i go to <logDir>/<name>-<i>.log
+ *     host: own                                      # each replica in its own network namespace (root, ip, nft); or
+ *                                                    # { names: { payment.shop.test: 127.0.0.1 } } for its resolver
  * ```
  *
  * Readiness defaults to "each replica's port accepts a TCP connection" when
@@ -21,6 +23,7 @@
  * Kubernetes) would do when the process exits on its own or is killed by a
  * fault; a `kill` fault's own `restart` delay is independent of it.
  */
+import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { zDuration, zPositiveDuration, isLoopbackHost } from '../config/units.ts';
 
@@ -63,6 +66,22 @@ const readySchema = z
     }
   });
 
+/** A loopback or link-local address: what a name may resolve to on faultline's hosts. */
+const zHostAddress = z.string().refine((a) => (isIPv4(a) && (a.startsWith('127.') || a.startsWith('169.254.'))) || a === '::1', {
+  message: 'expected a loopback (127.x.x.x, ::1) or link-local (169.254.x.x) address',
+});
+
+/** `host: own` (or the object form): each replica runs in its own network namespace; see src/hosts/network.ts. */
+const hostSchema = z
+  .union([
+    z.literal('own'),
+    z.strictObject({
+      /** What the host's resolver answers (name → address); other names are NXDOMAIN. */
+      names: z.record(z.string().min(1), zHostAddress).default({}),
+    }),
+  ])
+  .transform((h) => (h === 'own' ? { names: {} } : h));
+
 export const serviceSpecSchema = z
   .strictObject({
     command: z.string().min(1),
@@ -74,6 +93,7 @@ export const serviceSpecSchema = z
     restart: restartSchema.default({ policy: 'no', delay: 0, max: undefined }),
     stopGrace: zDuration.default(5_000),
     logDir: z.string().optional(),
+    host: hostSchema.optional(),
   })
   .superRefine((s, ctx) => {
     if (s.ports && new Set(s.ports).size !== s.ports.length) {

@@ -1,0 +1,96 @@
+/**
+ * packet-loss on a real host link: 20% set must measure 20 ± 3% over more
+ * than 1,000 packets, from the rule's counters — and the datagrams that came
+ * back agree with them; the rule is gone after stop, the host after close.
+ */
+import { describe, it, expect, afterEach } from 'vitest';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execFileSync } from 'node:child_process';
+import { faultKinds } from '../../src/faults/index.ts';
+import type { FaultSpecBase } from '../../src/faults/types.ts';
+import { announceSkip, startHosted, leftovers, openEntries, UDP_ECHO, type Hosted } from '../fixtures/hosts.ts';
+
+const skip = announceSkip('test/faults/packet-loss.test.ts');
+let hosted: Hosted | undefined;
+afterEach(async () => {
+  await hosted?.close();
+  if (hosted) expect(leftovers(hosted.network.id)).toEqual([]);
+  hosted = undefined;
+});
+
+/** Sends n datagrams to the host's echo (paced, so no socket buffer overflows), returns how many came back. */
+async function echo(address: string, port: number, n: number): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  let back = 0;
+  s.on('message', () => back++);
+  s.bind(0, '0.0.0.0');
+  await once(s, 'listening');
+  for (let i = 0; i < n; i++) {
+    s.send(Buffer.from(`ping ${i}`), port, address);
+    if (i % 20 === 19) await sleep(2);
+  }
+  await sleep(300);
+  s.close();
+  return back;
+}
+
+const spec = (params: Record<string, unknown>): FaultSpecBase => ({ name: 'lossy link', kind: 'packet-loss', target: 'echo', params });
+
+describe.skipIf(skip)('packet-loss', () => {
+  it('20% inbound measures 20 ± 3% over 2,000 packets, matches what came back, and is removed after', async () => {
+    hosted = await startHosted({ echo: { command: process.execPath, args: ['-e', UDP_ECHO], env: { PORT: 9 }, host: 'own' } });
+    const [host] = hosted.network.of('echo');
+    expect(await echo(host.address, 9, 200)).toBe(200); // a clean link first
+
+    const fault = faultKinds['packet-loss'].create(spec({ loss: '20%', direction: 'inbound' }), hosted.ctx);
+    await fault.start();
+    expect(execFileSync('ip', ['netns', 'exec', host.ns, 'nft', 'list', 'tables'], { encoding: 'utf8' })).toMatch(/faultline-f/);
+    const back = await echo(host.address, 9, 2000);
+    await fault.stop();
+    const d = fault.detail!() as { packets: number; dropped: number; measuredLoss: number; measured: string; noEffect?: boolean; method: string };
+    expect(d.method).toBe('nftables numgen');
+    expect(d.packets).toBeGreaterThanOrEqual(2000);
+    expect(d.measuredLoss).toBeGreaterThan(0.17);
+    expect(d.measuredLoss).toBeLessThan(0.23);
+    expect(d.noEffect).toBeUndefined();
+    // Every datagram the rule let through was echoed: the counters are the link's truth.
+    expect(back).toBeGreaterThanOrEqual(d.packets - d.dropped - 5);
+    expect(back).toBeLessThanOrEqual(2000 - d.dropped);
+    // Undone: only the host's own NAT table is left in its namespace, and the link is clean again.
+    expect(execFileSync('ip', ['netns', 'exec', host.ns, 'nft', 'list', 'tables'], { encoding: 'utf8' }).trim()).toBe('table ip faultline');
+    expect(await openEntries(hosted).then((e) => e.filter((x) => x.fault === 'lossy link'))).toEqual([]);
+    expect(await echo(host.address, 9, 200)).toBe(200);
+  }, 30_000);
+
+  it('both directions: each is measured apart, and what came back is about 0.8 × 0.8', async () => {
+    hosted = await startHosted({ echo: { command: process.execPath, args: ['-e', UDP_ECHO], env: { PORT: 9 }, host: 'own' } });
+    const [host] = hosted.network.of('echo');
+    const fault = faultKinds['packet-loss'].create(spec({ loss: 0.2, direction: 'both' }), hosted.ctx);
+    await fault.start();
+    const back = await echo(host.address, 9, 2000);
+    await fault.stop();
+    const d = fault.detail!() as Record<string, { packets: number; dropped: number; loss: number }> & { measuredLoss: number };
+    expect(d.inbound.packets).toBeGreaterThanOrEqual(2000);
+    expect(d.inbound.loss).toBeGreaterThan(0.17);
+    expect(d.inbound.loss).toBeLessThan(0.23);
+    // Outbound saw only what survived inbound (about 1,600 replies).
+    expect(d.outbound.packets).toBeGreaterThan(1000);
+    expect(d.outbound.loss).toBeGreaterThan(0.16);
+    expect(d.outbound.loss).toBeLessThan(0.24);
+    // Replies the rule let out came back (a few other packets, and the odd one the socket buffer dropped, aside).
+    expect(back).toBeLessThanOrEqual(d.outbound.packets - d.outbound.dropped);
+    expect(back).toBeGreaterThanOrEqual(d.outbound.packets - d.outbound.dropped - 20);
+  }, 30_000);
+
+  it('a link nothing crossed is flagged no effect', async () => {
+    hosted = await startHosted({ echo: { command: process.execPath, args: ['-e', UDP_ECHO], env: { PORT: 9 }, host: 'own' } });
+    const fault = faultKinds['packet-loss'].create(spec({ loss: '50%', direction: 'inbound' }), hosted.ctx);
+    await fault.start();
+    await fault.stop();
+    const d = fault.detail!() as { noEffect?: boolean; measured: string };
+    expect(d.noEffect).toBe(true);
+    expect(d.measured).toBe('no packets crossed the link');
+  }, 30_000);
+});
