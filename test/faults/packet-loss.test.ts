@@ -4,13 +4,10 @@
  * back agree with them; the rule is gone after stop, the host after close.
  */
 import { describe, it, expect, afterEach } from 'vitest';
-import dgram from 'node:dgram';
-import { once } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync } from 'node:child_process';
 import { faultKinds } from '../../src/faults/index.ts';
 import type { FaultSpecBase } from '../../src/faults/types.ts';
-import { announceSkip, startHosted, leftovers, openEntries, UDP_ECHO, type Hosted } from '../fixtures/hosts.ts';
+import { announceSkip, startHosted, leftovers, openEntries, UDP_ECHO, echo, echoReady, type Hosted } from '../fixtures/hosts.ts';
 
 const skip = announceSkip('test/faults/packet-loss.test.ts');
 let hosted: Hosted | undefined;
@@ -20,28 +17,13 @@ afterEach(async () => {
   hosted = undefined;
 });
 
-/** Sends n datagrams to the host's echo (paced, so no socket buffer overflows), returns how many came back. */
-async function echo(address: string, port: number, n: number): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  let back = 0;
-  s.on('message', () => back++);
-  s.bind(0, '0.0.0.0');
-  await once(s, 'listening');
-  for (let i = 0; i < n; i++) {
-    s.send(Buffer.from(`ping ${i}`), port, address);
-    if (i % 20 === 19) await sleep(2);
-  }
-  await sleep(300);
-  s.close();
-  return back;
-}
-
 const spec = (params: Record<string, unknown>): FaultSpecBase => ({ name: 'lossy link', kind: 'packet-loss', target: 'echo', params });
 
 describe.skipIf(skip)('packet-loss', () => {
   it('20% inbound measures 20 ± 3% over 2,000 packets, matches what came back, and is removed after', async () => {
     hosted = await startHosted({ echo: { command: process.execPath, args: ['-e', UDP_ECHO], env: { PORT: 9 }, host: 'own' } });
     const [host] = hosted.network.of('echo');
+    await echoReady(host.address);
     expect(await echo(host.address, 9, 200)).toBe(200); // a clean link first
 
     const fault = faultKinds['packet-loss'].create(spec({ loss: '20%', direction: 'inbound' }), hosted.ctx);
@@ -67,6 +49,7 @@ describe.skipIf(skip)('packet-loss', () => {
   it('both directions: each is measured apart, and what came back is about 0.8 × 0.8', async () => {
     hosted = await startHosted({ echo: { command: process.execPath, args: ['-e', UDP_ECHO], env: { PORT: 9 }, host: 'own' } });
     const [host] = hosted.network.of('echo');
+    await echoReady(host.address);
     const fault = faultKinds['packet-loss'].create(spec({ loss: 0.2, direction: 'both' }), hosted.ctx);
     await fault.start();
     const back = await echo(host.address, 9, 2000);
