@@ -4,7 +4,7 @@ import { run } from '../coordinator.ts';
 import { paint } from '../report/format.ts';
 import { liveLine } from '../report/terminal.ts';
 import { publish, type OutputFlags } from '../report/index.ts';
-import { redact } from '../report/redact.ts';
+import { redact, redactText } from '../report/redact.ts';
 import { EXIT } from '../errors.ts';
 import type { Result } from '../result.ts';
 
@@ -69,7 +69,7 @@ export async function runAndReport(scenario: Parameters<typeof run>[0], flags: R
       signal: ac.signal,
       command,
       stateDir: extra.stateDir,
-      onWindow: live ? (w, v, ctx) => process.stderr.write(liveLine(w, v, ctx, err) + '\n') : undefined,
+      onWindow: live ? (w, v, ctx) => process.stderr.write(redactText(liveLine(w, v, ctx, err)) + '\n') : undefined,
       onEvent: live
         ? (raw) => {
             const e = redact(raw);

@@ -20,6 +20,13 @@ describe('redactText', () => {
     ['GET /api?access_token=abc&page=2', 'GET /api?access_token=[REDACTED]&page=2'],
     ['exec failed: curl -H "Authorization: Bearer zzz" https://admin:pw@127.0.0.1:9/x', 'exec failed: curl -H "Authorization: [REDACTED]" https://[REDACTED]@127.0.0.1:9/x'],
     ['sent with Bearer eyJhbGciOiJIUzI1NiJ9.payload', `sent with Bearer ${REDACTED}`],
+    // By rule: any name containing token, secret, session, key, auth, password, cookie.
+    ['--header Private-Token: glpat-123 --header X-Trace: 7', '--header Private-Token: [REDACTED] --header X-Trace: 7'],
+    ['GET /a?sessionid=abc123&page=2&PHPSESSID=zz#top', 'GET /a?sessionid=[REDACTED]&page=2&PHPSESSID=[REDACTED]#top'],
+    ['--body user=me&password=hunter2&remember=1', '--body user=me&password=[REDACTED]&remember=1'],
+    ['{"client_secret":"s3","grant_type":"x"}', '{"client_secret":"[REDACTED]","grant_type":"x"}'],
+    ['Ocp-Apim-Subscription-Key: 0f0f', 'Ocp-Apim-Subscription-Key: [REDACTED]'],
+    ['X-Goog-AuthUser: 1', 'X-Goog-AuthUser: [REDACTED]'],
   ])('%s', (input, expected) => {
     expect(redactText(input)).toBe(expected);
   });
@@ -28,6 +35,21 @@ describe('redactText', () => {
     for (const s of ['the authorization header was missing', 'p99 < 250ms', 'GET http://127.0.0.1:8080/products', 'HISTFAAAAFV4nJNpmSzMwMBgzMDAwMjAwMDMAAEgNsO1yUsYYPyjfEyqTNFMgkxXmZhcmYyZfJk0mY4zMb1nYprJyDSdkUmXSRNE3WViamRkOsjGtFiBCQAFEw2j']) {
       expect(redactText(s)).toBe(s);
     }
+  });
+});
+
+describe('redaction rule is configurable (FAULTLINE_REDACT adds words)', () => {
+  it('an extra word makes its names secret too, and the built-in words stay', () => {
+    const before = process.env.FAULTLINE_REDACT;
+    process.env.FAULTLINE_REDACT = 'ssn, tenant-pin';
+    try {
+      expect(redactText('X-Customer-SSN: 123-45 --header X-Tenant-Pin: 99 --header Private-Token: t')).toBe('X-Customer-SSN: [REDACTED] --header X-Tenant-Pin: [REDACTED] --header Private-Token: [REDACTED]');
+      expect(redact({ headers: { ssn: '1' } })).toEqual({ headers: { ssn: REDACTED } });
+    } finally {
+      if (before === undefined) delete process.env.FAULTLINE_REDACT;
+      else process.env.FAULTLINE_REDACT = before;
+    }
+    expect(redactText('X-Customer-SSN: 123-45')).toBe('X-Customer-SSN: 123-45');
   });
 });
 
@@ -46,14 +68,14 @@ describe('secrets never reach a report (a real run)', () => {
   let port: number;
   let dir: string;
   let out: CliResult;
-  const SECRETS = ['sekrit1', 'sekrit2', 'sekrit3', 'sekrit4', 'sekrit5'];
+  const SECRETS = ['sekrit1', 'sekrit2', 'sekrit3', 'sekrit4', 'sekrit5', 'sekrit6', 'sekrit7', 'sekrit8', 'sekrit9'];
 
   beforeAll(async () => {
     // Every answer is a 500 carrying a cookie, so error examples hold server text.
     server = http.createServer((req, res) => {
       req.resume();
       res.writeHead(500, { 'set-cookie': 'sid=sekrit5' });
-      res.end('Set-Cookie: sid=sekrit5');
+      res.end(`Set-Cookie: sid=sekrit5 for ${req.url}`);
     });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -62,15 +84,18 @@ describe('secrets never reach a report (a real run)', () => {
     out = await cli(
       [
         'run',
-        '--url', `http://127.0.0.1:${port}/api?token=sekrit1`,
+        '--url', `http://127.0.0.1:${port}/api?token=sekrit1&sessionid=sekrit6`,
         '--header', 'Authorization: Bearer sekrit2',
         '--header', 'X-Api-Key: sekrit3',
         '--header', 'Cookie: session=sekrit4',
+        '--header', 'Private-Token: sekrit7',
+        '--header', 'X-Customer-Ssn: sekrit8',
+        '--body', 'user=me&password=sekrit9',
         '--rate', '40', '--duration', '1s', '--no-baseline', '--workers', '1',
         '--hypothesis', 'errors<1%',
         '--json', join(dir, 'r.json'), '--html', join(dir, 'r.html'), '--junit', join(dir, 'r.xml'), '--hdr-log', join(dir, 'r.hlog'),
       ],
-      { cwd: dir },
+      { cwd: dir, env: { FAULTLINE_REDACT: 'ssn' } },
     );
   }, 60_000);
 
@@ -88,11 +113,15 @@ describe('secrets never reach a report (a real run)', () => {
     // What was redacted is still visibly there, redacted.
     const r = JSON.parse(await readFile(join(dir, 'r.json'), 'utf8'));
     expect(r.meta.command).toContain('Authorization: [REDACTED]');
+    expect(r.meta.command).toContain('Private-Token: [REDACTED]');
+    expect(r.meta.command).toContain('password=[REDACTED]');
+    expect(r.meta.command).toContain('X-Customer-Ssn: [REDACTED]');
     expect(r.stages[0].examples.http_5xx).toMatch(/token=\[REDACTED\]/);
   });
 
   it('and `report` on the saved file prints none either', async () => {
-    const again = await cli(['report', join(dir, 'r.json')]);
+    const again = await cli(['report', join(dir, 'r.json'), '--html', join(dir, 'again.html'), '--junit', join(dir, 'again.xml'), '--hdr-log', join(dir, 'again.hlog')], { env: { FAULTLINE_REDACT: 'ssn' } });
+    for (const f of ['again.html', 'again.xml', 'again.hlog']) for (const s of SECRETS) expect((await readFile(join(dir, f), 'utf8')).includes(s), `${s} in ${f}`).toBe(false);
     for (const s of SECRETS) expect(again.stdout + again.stderr).not.toContain(s);
   });
 });
