@@ -16,5 +16,27 @@ import { linkDown } from './kinds/link-down.ts';
 import { partition } from './kinds/partition.ts';
 import { linkBandwidth } from './kinds/link-bandwidth.ts';
 import { dns } from './kinds/dns.ts';
+import { cpu } from './kinds/cpu.ts';
+import { memory } from './kinds/memory.ts';
+import { diskFill } from './kinds/disk-fill.ts';
+import { hold } from './kinds/hold.ts';
+import { file } from './kinds/file.ts';
 
-export const faultKinds: Record<string, FaultKind> = byName([...proxyFaultKinds, toxiproxy, kill, terminate, pause, exec, packetLoss, linkDown, partition, linkBandwidth, dns]);
+export const faultKinds: Record<string, FaultKind> = byName([
+  ...proxyFaultKinds,
+  toxiproxy,
+  kill,
+  terminate,
+  pause,
+  exec,
+  packetLoss,
+  linkDown,
+  partition,
+  linkBandwidth,
+  dns,
+  cpu,
+  memory,
+  diskFill,
+  hold,
+  file,
+]);

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { constants } from 'node:os';
+import { basename, dirname } from 'node:path';
 
 const signals = Object.keys(constants.signals) as [NodeJS.Signals, ...NodeJS.Signals[]];
 /** An undo's own time limit: positive and at most an hour. */
@@ -30,6 +31,37 @@ export const journalUndoSchema = z.discriminatedUnion('type', [
   }),
   /** A request to a loopback API (a Toxiproxy toxic to delete). */
   z.strictObject({ type: z.literal('http'), method: z.string().regex(/^[A-Z]{3,7}$/), url: z.string().min(1) }),
+  /**
+   * Cgroups a resource fault made: their processes moved back to `returnTo`, then removed. Only
+   * directories named as faultline names them (`faultline-<pid>-<n>`), so a changed line cannot
+   * have recover empty someone else's cgroup.
+   */
+  z.strictObject({
+    type: z.literal('cgroup'),
+    dirs: z
+      .array(
+        z.strictObject({
+          dir: z.string().regex(/^\/.*\/faultline-\d+-\d+$/, { message: 'expected an absolute path ending in faultline-<pid>-<n>' }),
+          returnTo: z.string().regex(/^\//, { message: 'expected an absolute path' }),
+        }),
+      )
+      .min(1),
+  }),
+  /**
+   * A file a fault removed, replaced or made unreadable: `backup` (beside it, named
+   * `.<name>.faultline-…`) renamed back over it, its mode restored, its SHA-256 checked.
+   */
+  z
+    .strictObject({
+      type: z.literal('file'),
+      path: z.string().regex(/^\//, { message: 'expected an absolute path' }),
+      backup: z.string().optional(),
+      mode: z.int().min(0).max(0o7777).optional(),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    })
+    .refine((u) => u.backup === undefined || (dirname(u.backup) === dirname(u.path) && basename(u.backup).startsWith(`.${basename(u.path)}.faultline-`)), {
+      message: 'the backup must sit beside the file, named .<name>.faultline-…',
+    }),
   /** Nothing can be undone from outside the run; said as a note. */
   z.strictObject({ type: z.literal('none'), note: z.string() }),
 ]);

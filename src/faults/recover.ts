@@ -12,6 +12,8 @@
  * - argv: a program faultline chose itself (ip, nft, tc …), run without a shell;
  *   output matching its `gone` pattern means there was nothing left to undo;
  * - http: the request, loopback only;
+ * - cgroup: a resource fault's cgroups emptied (processes moved back) and removed;
+ * - file: a removed or replaced file renamed back from its backup;
  * - none: reported as a note (nothing can be undone from outside the run).
  *
  * `planRecovery` says what would be done without doing it; `recover` does it.
@@ -23,6 +25,9 @@ import { isLoopbackHost } from '../config/units.ts';
 import type { JournalEntry } from './types.ts';
 import { readJournal, rewriteJournal, defaultJournalPath, type RefusedLine } from './journal.ts';
 import { runShell, runArgv, describeFailure } from './shell.ts';
+import { existsSync } from 'node:fs';
+import { releaseCgroup } from './cgroup.ts';
+import { restoreFile } from './kinds/file.ts';
 import { pidAlive, pidExists, processStartTime, sendSignal } from '../services/proc.ts';
 
 /** One open entry and what recover will do with it. */
@@ -92,6 +97,13 @@ function decide(e: JournalEntry, opts: { force?: boolean }): RecoverStep {
       if (!isLoopbackHost(host)) return { action: 'refuse', entry: e, what: `${label(e)}: refusing ${u.method} ${u.url}: not loopback` };
       return { action: 'undo', entry: e, what: `${label(e)}: ${u.method} ${u.url}` };
     }
+    case 'cgroup': {
+      const left = u.dirs.filter((d) => existsSync(d.dir));
+      if (!left.length) return { action: 'note', entry: e, what: `${label(e)}: its cgroups are gone; nothing to do` };
+      return { action: 'undo', entry: e, what: `${label(e)}: cgroup${left.length === 1 ? '' : 's'} ${left.map((d) => d.dir).join(', ')} emptied (processes moved back) and removed` };
+    }
+    case 'file':
+      return { action: 'undo', entry: e, what: `${label(e)}: restore ${u.path}${u.backup ? ` from ${u.backup}` : ''}` };
     case 'none':
       return { action: 'note', entry: e, what: `${label(e)}: ${u.note}` };
   }
@@ -133,6 +145,11 @@ async function act(step: RecoverStep & { action: 'undo' }): Promise<string> {
       if (res.status >= 300 && res.status !== 404) throw new Error(`${u.method} ${u.url} answered ${res.status}`);
       return `${step.what} → ${res.status}`;
     }
+    case 'cgroup':
+      for (const d of u.dirs) releaseCgroup(d.dir, d.returnTo);
+      return step.what;
+    case 'file':
+      return `${label(step.entry)}: ${restoreFile(u)}`;
     case 'none':
       return step.what;
   }
