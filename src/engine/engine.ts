@@ -8,6 +8,7 @@ import { Piscina } from 'piscina';
 import type { StagePlan } from '../profiles/types.ts';
 import type { Window } from '../result.ts';
 import { mergeWindows } from '../metrics/merge.ts';
+import { UsageError } from '../errors.ts';
 import type { FromWorker, ToWorker, WireRequest, WireStage, WireWindow } from './messages.ts';
 import { WHOLE, concurrencyShare, segmentRate, subSegment, type Segment } from './schedule.ts';
 
@@ -67,6 +68,8 @@ export class Engine {
     });
     const perWorker = Math.max(1, Math.floor(o.connections / o.workers));
     const allReady = new Promise<void>((resolve) => (this.readyWait = resolve));
+    // A worker that cannot start (a request it cannot encode, a scenario module that throws) says why at once.
+    const startFailed = new Promise<never>((_, reject) => (this.startFail = reject));
     for (let i = 0; i < o.workers; i++) {
       const { port1, port2 } = new MessageChannel();
       port1.on('message', (m: FromWorker) => this.onMessage(m));
@@ -89,13 +92,29 @@ export class Engine {
           },
           { transferList: [port2] },
         )
-        .catch((e: Error) => this.fatal(`load worker ${i} failed: ${e.message.split('\n')[0]}`));
+        .catch((e: Error) => {
+          // A dead worker sends no 'done': stop() must not wait for it.
+          if (++this.done === this.opts.workers) this.doneWait?.();
+          this.fatal(`load worker ${i} ${this.startFail ? 'could not start' : 'failed'}: ${e.message.split('\n')[0]}`);
+        });
     }
-    await Promise.race([
-      allReady,
-      new Promise<void>((_, reject) => setTimeout(() => reject(new Error('load workers did not start within 30 s')), 30_000).unref()),
-    ]);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        allReady,
+        startFailed,
+        new Promise<void>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('load workers did not start within 30 s')), 30_000);
+          timer.unref();
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      this.startFail = undefined;
+    }
   }
+
+  private startFail: ((e: Error) => void) | undefined;
 
   private stopping = false;
 
@@ -103,6 +122,11 @@ export class Engine {
     // Piscina rejects every task when the pool is destroyed at the end: that is not a failure.
     if (this.failed || this.stopping) return;
     this.failed = true;
+    if (this.startFail) {
+      // Not started yet: start() rejects with the worker's own words (a problem of the scenario, found by the worker).
+      this.startFail(new UsageError(message));
+      return;
+    }
     this.opts.onFatal(message);
   }
 
