@@ -31,12 +31,13 @@ describe.skipIf(skip)('packet-loss', () => {
     expect(execFileSync('ip', ['netns', 'exec', host.ns, 'nft', 'list', 'tables'], { encoding: 'utf8' })).toMatch(/faultline-f/);
     const back = await echo(host.address, 9, 2000);
     await fault.stop();
-    const d = fault.detail!() as { packets: number; dropped: number; measuredLoss: number; measured: string; noEffect?: boolean; method: string };
+    const d = { ...(fault.detail!() as { measuredLoss: number; method: string }), ...fault.measured!()!.values } as { packets: number; dropped: number; measuredLoss: number; method: string };
     expect(d.method).toBe('nftables numgen');
     expect(d.packets).toBeGreaterThanOrEqual(2000);
     expect(d.measuredLoss).toBeGreaterThan(0.17);
     expect(d.measuredLoss).toBeLessThan(0.23);
-    expect(d.noEffect).toBeUndefined();
+    expect(fault.measured!()!.noEffect).toBe(false);
+    expect(fault.measured!()!.summary).toMatch(/^20\.0% inbound set: \d+\.\d% lost \([\d,]+ of [\d,]+ packets\)$/);
     // Every datagram the rule let through was echoed: the counters are the link's truth.
     expect(back).toBeGreaterThanOrEqual(d.packets - d.dropped - 5);
     expect(back).toBeLessThanOrEqual(2000 - d.dropped);
@@ -72,8 +73,8 @@ describe.skipIf(skip)('packet-loss', () => {
     const fault = faultKinds['packet-loss'].create(spec({ loss: '50%', direction: 'inbound' }), hosted.ctx);
     await fault.start();
     await fault.stop();
-    const d = fault.detail!() as { noEffect?: boolean; measured: string };
-    expect(d.noEffect).toBe(true);
-    expect(d.measured).toBe('no packets crossed the link');
+    const m = fault.measured!()!;
+    expect(m.noEffect).toBe(true);
+    expect(m.summary).toBe('50.0% inbound set: no packets crossed the link');
   }, 30_000);
 });

@@ -19,7 +19,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { zDuration } from '../../config/units.ts';
-import type { Fault, FaultContext, FaultKind, FaultSpecBase } from '../types.ts';
+import type { Fault, FaultContext, FaultKind, FaultSpecBase, MeasuredEffect } from '../types.ts';
 import { targetHosts, count } from '../../hosts/rules.ts';
 import { DNS_ANSWERS, type DnsRule } from '../../hosts/dns.ts';
 
@@ -68,19 +68,26 @@ class DnsFault implements Fault {
     for (const remove of this.removers.splice(0)) remove();
   }
 
-  detail(): Record<string, unknown> {
-    const { answer, names } = this.params;
-    const matched = this.rules.reduce((s, r) => s + r.matched, 0);
+  private served(): { matched: number; served: Record<string, number> } {
     const served: Record<string, number> = {};
     for (const r of this.rules) for (const [k, v] of Object.entries(r.served)) served[k] = (served[k] ?? 0) + v;
-    const d: Record<string, unknown> = {
-      setting: `${answer} for ${names.join(', ')}`,
-      queries: matched,
-      served,
-      measured: matched ? `${count(matched)} queries matched: ${Object.entries(served).map(([k, v]) => `${count(v)} ${k}`).join(', ')}` : 'no query matched',
+    return { matched: this.rules.reduce((s, r) => s + r.matched, 0), served };
+  }
+
+  detail(): Record<string, unknown> {
+    const { answer, names } = this.params;
+    return { setting: `${answer} for ${names.join(', ')}`, queries: this.served().matched, served: this.served().served };
+  }
+
+  measured(): MeasuredEffect {
+    const { answer, names } = this.params;
+    const { matched, served } = this.served();
+    const set = `${answer} for ${names.join(', ')}`;
+    return {
+      summary: matched ? `${set}: ${count(matched)} queries matched, ${Object.entries(served).map(([k, v]) => `${count(v)} ${k}`).join(', ')}` : `${set}: no query matched`,
+      values: { queries: matched, ...served },
+      noEffect: (served[answer] ?? 0) === 0,
     };
-    if ((served[answer] ?? 0) === 0) d.noEffect = true;
-    return d;
   }
 }
 

@@ -13,7 +13,7 @@
  */
 import { z } from 'zod';
 import { parseBytes } from '../../config/units.ts';
-import type { Fault, FaultContext, FaultKind, FaultSpecBase } from '../types.ts';
+import type { Fault, FaultContext, FaultKind, FaultSpecBase, MeasuredEffect } from '../types.ts';
 import { GONE, count, recordUndo, targetHosts } from '../../hosts/rules.ts';
 import { run } from '../../hosts/tools.ts';
 
@@ -67,7 +67,7 @@ class LinkBandwidth implements Fault {
   private readonly params: z.output<typeof params>;
   private qdiscs: Qdisc[] = [];
   private startedAt = 0;
-  private measured?: { ms: number; byDir: Partial<Record<Dir, QStats>> };
+  private result?: { ms: number; byDir: Partial<Record<Dir, QStats>> };
 
   constructor(spec: FaultSpecBase, ctx: FaultContext) {
     this.spec = spec;
@@ -114,25 +114,30 @@ class LinkBandwidth implements Fault {
       }
       if (q.journalId) await this.ctx.journal.clear(q.journalId);
     }
-    if (this.startedAt) this.measured = { ms, byDir };
+    if (this.startedAt) this.result = { ms, byDir };
   }
 
   detail(): Record<string, unknown> {
     const d: Record<string, unknown> = { method: 'tc tbf', setting: `${rate(this.params.rate)} ${this.params.direction}`, rateBytesPerSecond: this.params.rate };
-    const m = this.measured;
-    if (!m) return d;
+    const m = this.result;
+    if (m) for (const [dir, s] of Object.entries(m.byDir) as [Dir, QStats][]) d[dir] = { ...s, bytesPerSecond: Math.round(s.bytes / (m.ms / 1000)) };
+    return d;
+  }
+
+  measured(): MeasuredEffect | undefined {
+    const m = this.result;
+    if (!m) return undefined;
     const parts: string[] = [];
+    const values: Record<string, number> = { rateBytesPerSecond: this.params.rate };
     let held = 0;
     for (const [dir, s] of Object.entries(m.byDir) as [Dir, QStats][]) {
       const bps = s.bytes / (m.ms / 1000);
-      d[dir] = { ...s, bytesPerSecond: Math.round(bps) };
       held += s.overlimits + s.drops;
+      Object.assign(values, { [`${dir}BytesPerSecond`]: Math.round(bps), [`${dir}Packets`]: s.packets, [`${dir}HeldBack`]: s.overlimits, [`${dir}Dropped`]: s.drops });
       parts.push(`${dir} ${rate(bps)} (${count(s.packets)} packets, ${count(s.overlimits)} held back, ${count(s.drops)} dropped)`);
     }
-    d.measured = parts.join('; ');
     // The bucket never filled: the traffic stayed under the cap and the fault changed nothing.
-    if (held === 0) d.noEffect = true;
-    return d;
+    return { summary: `${rate(this.params.rate)} cap: ${parts.join('; ')}`, values, noEffect: held === 0 };
   }
 }
 

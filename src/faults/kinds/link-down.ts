@@ -10,7 +10,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import type { Fault, FaultContext, FaultKind, FaultSpecBase } from '../types.ts';
+import type { Fault, FaultContext, FaultKind, FaultSpecBase, MeasuredEffect } from '../types.ts';
 import { FaultTable, count, recordUndo, targetHosts } from '../../hosts/rules.ts';
 import { run } from '../../hosts/tools.ts';
 import type { Host } from '../../hosts/types.ts';
@@ -63,7 +63,7 @@ class LinkDown implements Fault {
   readonly spec: FaultSpecBase;
   private readonly ctx: FaultContext;
   private downs: Down[] = [];
-  private measured?: { downMs: number[]; packets: number; restored: boolean };
+  private result?: { downMs: number[]; packets: number; restored: boolean };
 
   constructor(spec: FaultSpecBase, ctx: FaultContext) {
     this.spec = spec;
@@ -122,22 +122,23 @@ class LinkDown implements Fault {
       for (const id of d.journalIds.reverse()) await this.ctx.journal.clear(id);
       if (d.downAt !== undefined) downMs.push(d.upAt - d.downAt);
     }
-    this.measured = { downMs, packets, restored };
+    this.result = { downMs, packets, restored };
     return performance.timeOrigin + performance.now();
   }
 
   detail(): Record<string, unknown> {
-    const m = this.measured;
-    if (!m) return { setting: 'link down' };
-    const d: Record<string, unknown> = {
-      setting: 'link down',
-      downMs: m.downMs,
-      packetsLost: m.packets,
-      restored: m.restored,
-      measured: `down ${m.downMs.map((x) => `${(x / 1000).toFixed(2)} s`).join(', ')}; ${count(m.packets)} packets sent toward it were lost${m.restored ? '' : '; ADDRESSES NOT RESTORED'}`,
+    const m = this.result;
+    return m ? { setting: 'link down', downMs: m.downMs, packetsLost: m.packets, restored: m.restored } : { setting: 'link down' };
+  }
+
+  measured(): MeasuredEffect | undefined {
+    const m = this.result;
+    if (!m) return undefined;
+    return {
+      summary: `link down ${m.downMs.map((x) => `${(x / 1000).toFixed(2)} s`).join(', ')}: ${count(m.packets)} packets sent toward it lost${m.restored ? '' : '; ADDRESSES NOT RESTORED'}`,
+      values: { packetsLost: m.packets, downMs: Math.max(0, ...m.downMs), restored: m.restored ? 1 : 0 },
+      noEffect: m.packets === 0,
     };
-    if (m.packets === 0) d.noEffect = true;
-    return d;
   }
 }
 

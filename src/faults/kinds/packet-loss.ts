@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { zPercent } from '../../config/units.ts';
-import type { Fault, FaultContext, FaultKind, FaultSpecBase } from '../types.ts';
+import type { Fault, FaultContext, FaultKind, FaultSpecBase, MeasuredEffect } from '../types.ts';
 import { FaultTable, count, pct, targetHosts } from '../../hosts/rules.ts';
 import type { Host } from '../../hosts/types.ts';
 
@@ -30,7 +30,7 @@ class PacketLoss implements Fault {
   private readonly ctx: FaultContext;
   private readonly params: z.output<typeof params>;
   private tables: { host: Host; table: FaultTable }[] = [];
-  private measured?: Measured;
+  private result?: Measured;
   private hostNames: string[] = [];
 
   constructor(spec: FaultSpecBase, ctx: FaultContext) {
@@ -75,25 +75,36 @@ class PacketLoss implements Fault {
         read = false; // the table never loaded (a failed start)
       }
     }
-    if (read) this.measured = m;
+    if (read) this.result = m;
     const tables = this.tables.splice(0);
     for (const { table } of tables) await table.remove(this.ctx);
   }
 
+  private totals(m: Measured): { packets: number; dropped: number } {
+    const dirs = this.dirs();
+    return { packets: dirs.reduce((s, x) => s + m[x].packets, 0), dropped: dirs.reduce((s, x) => s + m[x].dropped, 0) };
+  }
+
   detail(): Record<string, unknown> {
-    const m = this.measured;
+    const m = this.result;
     const d: Record<string, unknown> = { method: 'nftables numgen', setting: `${pct(this.params.loss)} ${this.params.direction}`, hosts: this.hostNames };
     if (!m) return d;
-    const dirs = this.dirs();
-    const packets = dirs.reduce((s, x) => s + m[x].packets, 0);
-    const dropped = dirs.reduce((s, x) => s + m[x].dropped, 0);
-    for (const x of dirs) d[x] = { ...m[x], loss: m[x].packets ? m[x].dropped / m[x].packets : null };
-    d.packets = packets;
-    d.dropped = dropped;
+    for (const x of this.dirs()) d[x] = { ...m[x], loss: m[x].packets ? m[x].dropped / m[x].packets : null };
+    const { packets, dropped } = this.totals(m);
     d.measuredLoss = packets ? dropped / packets : null;
-    d.measured = packets ? `${pct(dropped / packets)} lost (${count(dropped)} of ${count(packets)} packets)` : 'no packets crossed the link';
-    if (dropped === 0) d.noEffect = true;
     return d;
+  }
+
+  measured(): MeasuredEffect | undefined {
+    const m = this.result;
+    if (!m) return undefined;
+    const { packets, dropped } = this.totals(m);
+    const set = `${pct(this.params.loss)} ${this.params.direction} set`;
+    return {
+      summary: packets ? `${set}: ${pct(dropped / packets)} lost (${count(dropped)} of ${count(packets)} packets)` : `${set}: no packets crossed the link`,
+      values: { packets, dropped, ...Object.fromEntries(this.dirs().flatMap((x) => [[`${x}Packets`, m[x].packets], [`${x}Dropped`, m[x].dropped]])) },
+      noEffect: dropped === 0,
+    };
   }
 }
 

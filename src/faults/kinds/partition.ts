@@ -14,7 +14,7 @@
  * counts what it dropped.
  */
 import { z } from 'zod';
-import type { Fault, FaultContext, FaultKind, FaultSpecBase } from '../types.ts';
+import type { Fault, FaultContext, FaultKind, FaultSpecBase, MeasuredEffect } from '../types.ts';
 import { FaultTable, count, targetHosts } from '../../hosts/rules.ts';
 import type { Host } from '../../hosts/types.ts';
 
@@ -29,7 +29,7 @@ class Partition implements Fault {
   private readonly ctx: FaultContext;
   private readonly params: z.output<typeof params>;
   private tables: FaultTable[] = [];
-  private measured?: { inbound: number; outbound: number };
+  private result?: { inbound: number; outbound: number };
   private between = '';
 
   constructor(spec: FaultSpecBase, ctx: FaultContext) {
@@ -87,19 +87,23 @@ class Partition implements Fault {
         read = false;
       }
     }
-    if (read) this.measured = m;
+    if (read) this.result = m;
     for (const t of tables) await t.remove(this.ctx);
   }
 
   detail(): Record<string, unknown> {
-    const d: Record<string, unknown> = { setting: `partition ${this.between}` };
-    const m = this.measured;
-    if (!m) return d;
-    d.droppedInbound = m.inbound;
-    d.droppedOutbound = m.outbound;
-    d.measured = `${count(m.inbound + m.outbound)} packets dropped (${count(m.inbound)} in, ${count(m.outbound)} out)`;
-    if (m.inbound + m.outbound === 0) d.noEffect = true;
-    return d;
+    const m = this.result;
+    return { setting: `partition ${this.between}`, ...(m ? { droppedInbound: m.inbound, droppedOutbound: m.outbound } : {}) };
+  }
+
+  measured(): MeasuredEffect | undefined {
+    const m = this.result;
+    if (!m) return undefined;
+    return {
+      summary: `partition ${this.between}: ${count(m.inbound + m.outbound)} packets dropped (${count(m.inbound)} in, ${count(m.outbound)} out)`,
+      values: { droppedInbound: m.inbound, droppedOutbound: m.outbound },
+      noEffect: m.inbound + m.outbound === 0,
+    };
   }
 }
 
