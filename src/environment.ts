@@ -7,7 +7,7 @@
 import { seededRandom } from './random.ts';
 import { dirname, join, resolve } from 'node:path';
 import type { Scenario } from './config/scenario.ts';
-import type { TimelineEvent } from './result.ts';
+import type { TimelineEvent } from './timeline.ts';
 import { startServices, serviceSpecSchema, type ServiceSpec } from './services/index.ts';
 import { startProxies } from './proxy/index.ts';
 import { Injector } from './faults/injector.ts';

@@ -14,7 +14,7 @@
  *   Levels, not times, decide: a search probes up and down, and its breaking
  *   point is its lowest failing probe.
  */
-import type { Timeline, Window } from '../result.ts';
+import type { Timeline, Window } from '../timeline.ts';
 import type { WindowVerdict } from '../hypothesis/evaluate.ts';
 import type { Clause } from '../hypothesis/parse.ts';
 import type { StagePlan } from '../profiles/types.ts';

@@ -21,7 +21,7 @@
  *   scoped to it); a name is affected when it had a sustained breach
  *   attributed to the fault.
  */
-import type { Stats, Timeline, Window, StageResult } from '../result.ts';
+import type { Stats, Timeline, Window, StageResult } from '../timeline.ts';
 import type { Clause } from '../hypothesis/parse.ts';
 import { parseClause } from '../hypothesis/parse.ts';
 import { evaluateWindow, measure, type WindowVerdict } from '../hypothesis/evaluate.ts';

@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import { serviceSpecSchema } from '../services/schema.ts';
 import { proxySpecSchema } from '../proxy/schema.ts';
-import { formatIssues } from './scenario.ts';
+import { formatIssues } from './issues.ts';
 
 function check(kind: 'services' | 'proxies', schema: z.ZodType, entries: Record<string, unknown>): string[] {
   const out: string[] = [];

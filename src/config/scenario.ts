@@ -21,6 +21,7 @@ import { faultKinds } from '../faults/index.ts';
 import { expandRepeats, plannedRunMs, type FaultSchedule, type RepeatSpec } from '../faults/schedule.ts';
 import { missingForHosts } from '../hosts/tools.ts';
 import { loadModule } from './loadModule.ts';
+import { formatIssues } from './issues.ts';
 import { loadSpecSchemas } from './parts.ts';
 
 export interface EngineOptions {
@@ -112,32 +113,6 @@ export async function loadScenarioFile(file: string, overrides: Partial<Scenario
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** Formats zod issues as `path: message`, one per problem. */
-export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: (string | number)[] = []): string[] {
-  const out: string[] = [];
-  for (const is of issues) {
-    const path = [...prefix, ...is.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
-    const where = fmtPath(path);
-    if (is.code === 'unrecognized_keys') {
-      for (const k of is.keys) out.push(`${fmtPath([...path, k])}: unknown key "${k}"`);
-    } else if (is.code === 'invalid_union' && 'errors' in is && Array.isArray(is.errors) && is.errors.length > 0) {
-      // Report the branch users most likely meant: the first one (an object).
-      out.push(...formatIssues(is.errors[0] as z.core.$ZodIssue[], path));
-    } else if (is.code === 'invalid_union' && 'discriminator' in is) {
-      out.push(`${where}: expected ${String(is.discriminator)} to be one of ${Object.keys(profiles).join(', ')}`);
-    } else {
-      out.push(`${where || '(scenario)'}: ${is.message}`);
-    }
-  }
-  return out;
-}
-
-export function fmtPath(path: (string | number)[]): string {
-  let s = '';
-  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${p}` : p;
-  return s;
 }
 
 /** Validates and resolves a scenario object (as written) into a Scenario. */

@@ -6,7 +6,7 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { StagePlan } from '../profiles/types.ts';
-import type { Window } from '../result.ts';
+import type { Window } from '../timeline.ts';
 import { mergeWindows } from '../metrics/merge.ts';
 import { UsageError } from '../errors.ts';
 import type { FromWorker, ToWorker, WireRequest, WireStage, WireWindow } from './messages.ts';

@@ -2,7 +2,7 @@
  * Every message between the coordinator and the load workers: one
  * discriminated union each way, in one file.
  */
-import type { Stats } from '../result.ts';
+import type { Stats } from '../timeline.ts';
 import type { Segment } from './schedule.ts';
 
 /** A request as a worker sends it. Function requests are loaded from the scenario file inside the worker. */

@@ -27,7 +27,7 @@ import { performance, monitorEventLoopDelay, type EventLoopUtilization } from 'n
 import type { MessagePort } from 'node:worker_threads';
 import type { Histogram } from 'hdr-histogram-js';
 import { initHistograms, newHistogram, encode, clampUs } from '../metrics/histogram.ts';
-import { ERROR_KINDS, type ErrorKind } from '../result.ts';
+import { ERROR_KINDS, type ErrorKind } from '../timeline.ts';
 import type { FromWorker, ToWorker, WireRequest, WireStage, WireStats, WireWindow, WorkerTask } from './messages.ts';
 import { arrivalsBefore, arrivalTime, segmentPhase } from './schedule.ts';
 import { H1Connection, encodeRequest } from './http1.ts';

@@ -4,7 +4,7 @@
  * after a failed start, or in undoAll() on any exit path. Faults never stop
  * themselves; they only say how (Fault.stop) and, optionally, when (finished).
  */
-import type { TimelineEvent } from '../result.ts';
+import type { TimelineEvent } from '../timeline.ts';
 import type { Fault, FaultContext, FaultKind, FaultSpecBase, MeasuredEffect } from './types.ts';
 
 /** What the coordinator tells the Injector on every tick. */

@@ -13,7 +13,7 @@
  * A clause with fewer than `minSamples` requests due (completed + waiting), or
  * one the waiting requests leave open, is inconclusive.
  */
-import type { Window, Stats } from '../result.ts';
+import type { Window, Stats } from '../timeline.ts';
 import { mergeEncoded, view, percentileMs } from '../metrics/histogram.ts';
 import { compare, type Clause } from './parse.ts';
 

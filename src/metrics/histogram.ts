@@ -6,7 +6,7 @@
  */
 import * as hdr from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
-import type { LatencySummary } from '../result.ts';
+import type { LatencySummary } from '../timeline.ts';
 
 /** Highest trackable value, µs (1 hour). Larger values are clamped, never dropped. */
 export const MAX_US = 3_600_000_000;

@@ -3,7 +3,7 @@
  * stage summary. Histograms merge exactly (HDR add), counters add.
  */
 import type { Histogram } from 'hdr-histogram-js';
-import { ERROR_KINDS, type ErrorKind, type GeneratorHealth, type LatencySummary, type Stats, type Window } from '../result.ts';
+import { ERROR_KINDS, type ErrorKind, type GeneratorHealth, type LatencySummary, type Stats, type Window } from '../timeline.ts';
 import type { WireStats, WireWindow } from '../engine/messages.ts';
 import { encode, mergeEncoded, summarize, view } from './histogram.ts';
 

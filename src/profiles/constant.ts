@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { zRate, zPositiveDuration } from '../config/units.ts';
-import { fixedProfile, openStage, fmtRate, type Profile } from './types.ts';
-import type { RateResolver } from './index.ts';
+import { fixedProfile, openStage, fmtRate, type Profile, type RateResolver } from './types.ts';
 
 /** `constant`: one stage at a fixed arrival rate. */
 export const schema = z.strictObject({

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { zRate, zPositiveDuration } from '../config/units.ts';
-import { fixedProfile, openStage, fmtRate, type Profile, type StagePlan } from './types.ts';
-import type { RateResolver } from './index.ts';
+import { fixedProfile, openStage, fmtRate, type Profile, type RateResolver, type StagePlan } from './types.ts';
 
 /**
  * `ramp`: the arrival rate rises linearly from `from` to `to` over `duration`.

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { zRate, zPositiveDuration, zDuration, zPercent } from '../config/units.ts';
-import { openStage, fmtRate, type Profile, type StagePlan, type StageVerdict } from './types.ts';
-import type { RateResolver } from './index.ts';
+import { openStage, fmtRate, type Profile, type RateResolver, type StagePlan, type StageVerdict } from './types.ts';
 
 /**
  * `search`: finds the breaking point adaptively. It grows the rate by `growth`

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { zRate, zPositiveDuration } from '../config/units.ts';
-import { fixedProfile, openStage, fmtRate, type Profile, type StagePlan } from './types.ts';
-import type { RateResolver } from './index.ts';
+import { fixedProfile, openStage, fmtRate, type Profile, type RateResolver, type StagePlan } from './types.ts';
 
 /**
  * `steps`: constant-rate stages from `from` to `to`, either `steps` stages

@@ -4,6 +4,11 @@
  * before it names the next stage.
  */
 
+import type { RateSpec } from '../config/units.ts';
+
+/** Resolves a written rate ("3x", "1500") to req/s; `path` names it in errors. */
+export type RateResolver = (r: RateSpec, path: string) => number;
+
 /** One stage as the coordinator runs it; rates are totals across workers. */
 export interface StagePlan {
   label: string;

@@ -4,7 +4,8 @@
  * had, and each fault's time to recovery. Pure: two results in, a table and a
  * list of regressions out.
  */
-import type { Result, StageResult } from '../result.ts';
+import type { Result } from '../result.ts';
+import type { StageResult } from '../timeline.ts';
 import type { FaultCorrelation } from '../analysis/correlation.ts';
 import { correlateResult } from '../analysis/correlation.ts';
 import { ms, pct, rate, table, type Paint } from './format.ts';

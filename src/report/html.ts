@@ -12,7 +12,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Result, StageResult } from '../result.ts';
+import type { Result } from '../result.ts';
+import type { StageResult } from '../timeline.ts';
 import type { Histogram } from 'hdr-histogram-js';
 import { mergeEncoded, percentileMs, view } from '../metrics/histogram.ts';
 import { parseClause, isLatency } from '../hypothesis/parse.ts';

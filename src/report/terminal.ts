@@ -6,7 +6,8 @@
  * files and the exit code's meaning. Reporters only read the Result; nothing
  * here reads worker internals.
  */
-import type { Result, StageResult, Window } from '../result.ts';
+import type { Result } from '../result.ts';
+import type { StageResult, Window } from '../timeline.ts';
 import type { WindowVerdict } from '../hypothesis/evaluate.ts';
 import type { LiveContext } from '../coordinator.ts';
 import { summarize, view } from '../metrics/histogram.ts';

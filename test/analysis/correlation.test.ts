@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { findBreaches } from '../../src/analysis/breaches.ts';
 import { correlate, correlateResult } from '../../src/analysis/correlation.ts';
 import { T0, clauses, healthy, slowed, timeline, verdictsOf, windows, type FaultAt } from './synthetic.ts';
-import type { Window } from '../../src/result.ts';
+import type { Window } from '../../src/timeline.ts';
 
 const cs = clauses('p99 < 100ms');
 const SUSTAIN = 2;

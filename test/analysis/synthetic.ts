@@ -4,7 +4,7 @@
  * can be checked against exact ground truth (no sockets, no clocks).
  */
 import { encode, newHistogram } from '../../src/metrics/histogram.ts';
-import type { Stats, Timeline, TimelineEvent, Window } from '../../src/result.ts';
+import type { Stats, Timeline, TimelineEvent, Window } from '../../src/timeline.ts';
 import { evaluateWindow, type WindowVerdict } from '../../src/hypothesis/evaluate.ts';
 import { parseClause, type Clause } from '../../src/hypothesis/parse.ts';
 

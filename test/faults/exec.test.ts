@@ -6,7 +6,7 @@ import { faultKinds } from '../../src/faults/index.ts';
 import { Injector } from '../../src/faults/injector.ts';
 import { MemoryJournal } from '../../src/faults/journal.ts';
 import type { FaultSpecBase } from '../../src/faults/types.ts';
-import type { TimelineEvent } from '../../src/result.ts';
+import type { TimelineEvent } from '../../src/timeline.ts';
 import { testCtx } from '../fixtures/faultCtx.ts';
 import { isGone, waitFor } from '../fixtures/proc.ts';
 

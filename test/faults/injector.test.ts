@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { Injector, type InjectorTick } from '../../src/faults/injector.ts';
 import type { Fault, FaultKind, FaultSpecBase } from '../../src/faults/types.ts';
-import type { TimelineEvent } from '../../src/result.ts';
+import type { TimelineEvent } from '../../src/timeline.ts';
 import { testCtx } from '../fixtures/faultCtx.ts';
 
 /** A fake kind that records calls; behaviour per fault name via params. */

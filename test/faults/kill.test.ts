@@ -10,7 +10,7 @@ import { pickRandom, selectionSize } from '../../src/faults/targets.ts';
 import { Injector } from '../../src/faults/injector.ts';
 import { MemoryJournal } from '../../src/faults/journal.ts';
 import type { FaultSpecBase } from '../../src/faults/types.ts';
-import type { TimelineEvent } from '../../src/result.ts';
+import type { TimelineEvent } from '../../src/timeline.ts';
 import { testCtx, seeded } from '../fixtures/faultCtx.ts';
 import { freePorts, isGone, waitFor } from '../fixtures/proc.ts';
 

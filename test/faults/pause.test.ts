@@ -11,7 +11,7 @@ import { faultKinds } from '../../src/faults/index.ts';
 import { armWatchdog } from '../../src/faults/watchdog.ts';
 import { Injector } from '../../src/faults/injector.ts';
 import { MemoryJournal } from '../../src/faults/journal.ts';
-import type { TimelineEvent } from '../../src/result.ts';
+import type { TimelineEvent } from '../../src/timeline.ts';
 import { testCtx } from '../fixtures/faultCtx.ts';
 import { freePorts, procState, isGone, waitFor, forceKill } from '../fixtures/proc.ts';
 

@@ -1,0 +1,156 @@
+/**
+ * The Timeline vocabulary: what a window measured (Stats, Window), the events
+ * of a run, the Timeline itself and a stage's summary. A leaf: it imports
+ * nothing of faultline's, so the engine, metrics, hypothesis, analysis and
+ * reports all build on it. Times are absolute epoch milliseconds; latencies in
+ * summaries are ms; encoded histograms hold microseconds.
+ */
+
+/** Error kinds, as DESIGN.md lists them. http_4xx is counted apart and is not an error unless the scenario says so. */
+export const ERROR_KINDS = [
+  'connect_refused',
+  'connect_timeout',
+  'reset',
+  'closed',
+  'timeout',
+  'http_5xx',
+  'http_4xx',
+  'unexpected_status',
+  'mismatch',
+  'malformed',
+  'unfinished',
+  'other',
+] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+/** Latency percentiles in milliseconds. */
+export interface LatencySummary {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+  min: number;
+}
+
+/** What one window (or stage) saw for one request name, or for all of them. */
+export interface Stats {
+  /** Requests that completed in the window (a response or an error). */
+  requests: number;
+  /** Requests counted as errors (4xx only when the scenario says so). */
+  errors: number;
+  /** Count per kind, including http_4xx even when it is not an error. */
+  byKind: Partial<Record<ErrorKind, number>>;
+  /** First example message per kind. */
+  examples: Partial<Record<ErrorKind, string>>;
+  /** Corrected latency (from intended send time), HDR encoded (compressed base64), microseconds. */
+  latency: string;
+  /** Service time (from actual send), HDR encoded, microseconds. */
+  service: string;
+  /**
+   * Requests still waiting for an answer at the window's end, at their age so far
+   * (from the intended send), HDR encoded, microseconds: a lower bound of their
+   * latency. Verdicts count them, so a stall shows in the window where it happens,
+   * not only when the stalled requests finally complete. Absent when none waited.
+   */
+  pending?: string;
+}
+
+/** Generator health for a window: whether the generator, not the target, was the limit. */
+export interface GeneratorHealth {
+  /** Worst event-loop lag seen by any worker, ms. */
+  maxLagMs: number;
+  /** Highest event-loop utilisation (0..1) of any worker. */
+  elu: number;
+  /** 99th percentile of send slip (actual send − intended send), ms. */
+  slipP99Ms: number;
+  /** Arrivals that were due but not yet sent at the window's end. */
+  backlog: number;
+  /** Requests in flight at the window's end. */
+  inFlight: number;
+  /** The generator could not keep the schedule for reasons of its own (CPU, event loop). */
+  limited: boolean;
+  /** Why it was flagged, in words. */
+  reason?: string;
+}
+
+/** One window of merged stats from every worker. */
+export interface Window {
+  index: number;
+  stage: number;
+  start: number;
+  end: number;
+  /** Arrivals the schedule intended in this window (open model), or sends (closed model). */
+  offered: number;
+  /** Requests actually sent in this window. */
+  sent: number;
+  /** offered / window seconds. */
+  offeredRate: number;
+  /** completed requests / window seconds. */
+  achievedRate: number;
+  overall: Stats;
+  byName: Record<string, Stats>;
+  generator: GeneratorHealth;
+}
+
+export type TimelineEvent =
+  | { t: number; type: 'run-start' }
+  | { t: number; type: 'stage-start'; stage: number; offeredRate: number; label: string }
+  /** t: when the effect was in place; requestedAt: when the trigger fired (the start was asked for). */
+  | { t: number; type: 'fault-start'; fault: string; kind: string; target?: string; offeredRate: number; requestedAt?: number; detail?: Record<string, unknown> }
+  /** t: when the undo had taken effect; requestedAt: when the stop was asked for (duration over, finished, run end). */
+  | {
+      t: number;
+      type: 'fault-stop';
+      fault: string;
+      kind: string;
+      offeredRate: number;
+      requestedAt?: number;
+      detail?: Record<string, unknown>;
+      /** What the fault measured of its own effect (see MeasuredEffect in faults/types.ts). */
+      effect?: { summary: string; values: Record<string, number>; noEffect: boolean };
+    }
+  | { t: number; type: 'fault-error'; fault: string; message: string }
+  | { t: number; type: 'breach'; clause: string; value: number; window: number }
+  | { t: number; type: 'recovery'; clause: string; window: number }
+  | { t: number; type: 'abort'; reason: string }
+  | { t: number; type: 'note'; message: string }
+  | { t: number; type: 'run-end' };
+
+export interface Timeline {
+  /** Window length, ms. */
+  tickMs: number;
+  windows: Window[];
+  events: TimelineEvent[];
+}
+
+/** A stage's summary: everything its windows saw, merged. */
+export interface StageResult {
+  index: number;
+  label: string;
+  model: 'open' | 'closed';
+  start: number;
+  end: number;
+  /** Planned arrival rate (req/s); for a ramp, the mean over the stage. For closed stages, the achieved rate. */
+  offeredRate: number;
+  /** For a ramp: start and end of the planned rate. */
+  rateFrom?: number;
+  rateTo?: number;
+  /** Closed model: fixed concurrency. */
+  concurrency?: number;
+  achievedRate: number;
+  requests: number;
+  errors: Partial<Record<ErrorKind, number>>;
+  errorCount: number;
+  errorRate: number;
+  /** First example message per error kind. */
+  examples: Partial<Record<ErrorKind, string>>;
+  latency: LatencySummary;
+  serviceTime: LatencySummary;
+  byName: Record<string, { requests: number; errorCount: number; errorRate: number; latency: LatencySummary }>;
+  generatorLimited: boolean;
+  generatorReason?: string;
+  /** Excluded from verdicts (search warm-up windows). */
+  warmupMs?: number;
+}
