@@ -3,7 +3,7 @@
  * (src/result.ts). Both transports are classified here, so they name alike what
  * happened on the wire (test/engine/transports.test.ts runs one table through both).
  */
-import type { ErrorKind } from '../result.ts';
+import type { ErrorKind } from '../timeline.ts';
 import { CLOSED, MALFORMED } from './http1.ts';
 
 export function classify(err: Error & { code?: string; cause?: { code?: string } }): ErrorKind {
