@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { z } from 'zod';
-import type { FaultContext, FaultSpecBase } from './types.ts';
+import type { FaultContext, FaultSpecBase, MeasuredEffect } from './types.ts';
 import { processStartTime, sendSignal } from '../services/proc.ts';
 
 /** Fields of /proc/<pid>/stat after the command name. */
@@ -243,4 +243,30 @@ function run() {
 }
 `;
   return [process.execPath, '-e', script];
+}
+
+// ---------------------------------------------------------------- measured effect
+
+/** A resource fault's effect: its setting in the user's words beside what it measured. */
+export interface FaultEffect {
+  /** "0.25 core", "64 MiB limit", "leave 1 MiB". */
+  setting: string;
+  /** "got 0.18 core; throttled in 14 periods", "peak 96 MiB; OOM-killed 1×". */
+  measured: string;
+  /** The experiment proved nothing: the limit was never hit, nothing was filled. */
+  noEffect?: boolean;
+}
+
+/** The fault table's line ("setting → measured") and the numbers of a detail, flattened (`cpuCores.0`). */
+export function toMeasured(r: { detail: Record<string, unknown>; effect: FaultEffect }): MeasuredEffect {
+  const values: Record<string, number> = {};
+  for (const [k, v] of Object.entries(r.detail)) {
+    if (typeof v === 'number' && Number.isFinite(v)) values[k] = v;
+    else if (typeof v === 'boolean') values[k] = v ? 1 : 0;
+    else if (Array.isArray(v)) v.forEach((x, i) => {
+      if (typeof x === 'number' && Number.isFinite(x)) values[`${k}.${i}`] = x;
+      else if (typeof x === 'boolean') values[`${k}.${i}`] = x ? 1 : 0;
+    });
+  }
+  return { summary: `${r.effect.setting} → ${r.effect.measured}`, values, noEffect: r.effect.noEffect === true };
 }

@@ -94,20 +94,6 @@ export interface MeasuredEffect {
 }
 
 /**
- * What a fault measured beside what it was set to (the `effect` key of its
- * detail()), shown in the fault table. `noEffect` flags an experiment that
- * proved nothing: the limit was never hit, the file was never read, nothing
- * was filled.
- */
-export interface FaultEffect {
-  /** The setting in the user's words: "0.25 core", "64 MiB limit", "leave 1 MiB". */
-  setting: string;
-  /** What was measured: "got 0.25 core (throttled 41×)", "OOM-killed 1×, peak 64 MiB". */
-  measured: string;
-  noEffect?: boolean;
-}
-
-/**
  * One fault kind: its name, its parameter schema (strict zod object of the
  * kind-specific keys, in the user's units) and a factory. One module each
  * (src/faults/kinds/), one line in the table in src/faults/index.ts.

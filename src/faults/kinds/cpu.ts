@@ -16,7 +16,8 @@
  */
 import { z } from 'zod';
 import { zPositiveDuration } from '../../config/units.ts';
-import type { Fault, FaultContext, FaultEffect, FaultKind, FaultSpecBase } from '../types.ts';
+import type { Fault, FaultContext, FaultKind, FaultSpecBase, MeasuredEffect } from '../types.ts';
+import { toMeasured, type FaultEffect } from '../resource.ts';
 import { FaultCgroup, findHierarchy, type CgroupOptions } from '../cgroup.ts';
 import { countCpus, cpuSeconds, cpusAllowed, nodeGate, resourceTargetKeys, resourceTargets, spawnGated, targetPids, type GatedProcess, type ResourceTarget } from '../resource.ts';
 
@@ -187,6 +188,14 @@ class CpuFault implements Fault {
   private hogsDone = 0;
 
   detail(): Record<string, unknown> {
+    return this.report().detail;
+  }
+
+  measured(): MeasuredEffect {
+    return toMeasured(this.report());
+  }
+
+  private report(): { detail: Record<string, unknown>; effect: FaultEffect } {
     const secs = ((this.t1 ?? Date.now()) - this.t0) / 1000;
     const list = this.done.length ? this.done : this.watched;
     const got = list.map((w) => (w.cpu === undefined || secs <= 0 ? null : round3(w.cpu / secs)));
@@ -214,8 +223,7 @@ class CpuFault implements Fault {
         noEffect: got.every((g) => g !== null && g < 0.02),
       };
     }
-    d.effect = effect;
-    return d;
+    return { detail: d, effect };
   }
 }
 

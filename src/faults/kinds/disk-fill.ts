@@ -14,13 +14,15 @@ import { closeSync, openSync, statSync, statfsSync, unlinkSync, writeSync, exist
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseBytes, parsePercent } from '../../config/units.ts';
-import type { Fault, FaultContext, FaultEffect, FaultKind, FaultSpecBase } from '../types.ts';
+import type { Fault, FaultContext, FaultKind, FaultSpecBase, MeasuredEffect } from '../types.ts';
+import { toMeasured, type FaultEffect } from '../resource.ts';
 
 /** Space to leave: a byte count, or a fraction of the filesystem's size. */
 type Leave = { bytes: number } | { fraction: number };
 
-/** "64MiB", 1048576, or "5%". */
-const zLeave = z.union([z.string(), z.number()]).transform((v, ctx): Leave => {
+/** "64MiB", 1048576, or "5%" (or, already parsed, the Leave itself). */
+const zLeave = z.union([z.string(), z.number(), z.strictObject({ bytes: z.number().min(0) }), z.strictObject({ fraction: z.number().min(0).max(1) })]).transform((v, ctx): Leave => {
+  if (typeof v === 'object') return v;
   if (typeof v === 'string' && v.trim().endsWith('%')) {
     const p = parsePercent(v);
     if (p !== undefined && p < 1) return { fraction: p };
@@ -88,8 +90,8 @@ class DiskFillFault implements Fault {
       const chunk = Buffer.alloc(CHUNK, 0x66);
       // Re-measure as we go: other writers share the filesystem, and blocks are not bytes.
       for (;;) {
-        const { avail } = space(this.dir);
-        const want = avail - leave;
+        // leave 0 is "until ENOSPC": past bavail too, into blocks reserved for root.
+        const want = leave === 0 ? CHUNK : space(this.dir).avail - leave;
         if (want <= 0) break;
         try {
           this.written += writeSync(fd, chunk, 0, Math.min(CHUNK, want));
@@ -119,6 +121,14 @@ class DiskFillFault implements Fault {
   }
 
   detail(): Record<string, unknown> {
+    return this.report().detail;
+  }
+
+  measured(): MeasuredEffect {
+    return toMeasured(this.report());
+  }
+
+  private report(): { detail: Record<string, unknown>; effect: FaultEffect } {
     const leave = this.p.leave;
     const setting = 'fraction' in leave ? `leave ${(leave.fraction * 100).toFixed(1)}%` : leave.bytes === 0 ? 'fill until ENOSPC' : `leave ${mib(leave.bytes)}`;
     const effect: FaultEffect = {
@@ -129,7 +139,7 @@ class DiskFillFault implements Fault {
           : `wrote ${mib(this.written)}; ${mib(this.after)} left after filling${this.enospc ? ' (ENOSPC)' : ''}${this.atEnd !== undefined ? `, ${mib(this.atEnd)} at the end` : ''}`,
       noEffect: this.written === 0 || undefined,
     };
-    return {
+    const detail = {
       dir: this.dir,
       availBeforeBytes: this.before?.avail,
       sizeBytes: this.before?.size,
@@ -137,8 +147,8 @@ class DiskFillFault implements Fault {
       availAfterBytes: this.after,
       availAtEndBytes: this.atEnd,
       enospc: this.enospc,
-      effect,
     };
+    return { detail, effect };
   }
 }
 

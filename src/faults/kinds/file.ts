@@ -19,7 +19,8 @@ import { chmodSync, existsSync, lstatSync, readFileSync, renameSync, statSync, w
 import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { zBytes } from '../../config/units.ts';
-import type { Fault, FaultContext, FaultEffect, FaultKind, FaultSpecBase, JournalEntry } from '../types.ts';
+import type { Fault, FaultContext, FaultKind, FaultSpecBase, MeasuredEffect, JournalEntry } from '../types.ts';
+import { toMeasured, type FaultEffect } from '../resource.ts';
 import { uidOf } from '../resource.ts';
 
 const params = z
@@ -132,6 +133,14 @@ class FileFault implements Fault {
   }
 
   detail(): Record<string, unknown> {
+    return this.report().detail;
+  }
+
+  measured(): MeasuredEffect {
+    return toMeasured(this.report());
+  }
+
+  private report(): { detail: Record<string, unknown>; effect: FaultEffect } {
     const { action } = this.p;
     const d: Record<string, unknown> = { path: this.path, action };
     if (this.seenAtEnd !== undefined) d.atEnd = this.seenAtEnd;
@@ -153,8 +162,7 @@ class FileFault implements Fault {
       noEffect: this.rootReaders || undefined,
     };
     if (this.rootReaders) effect.measured += ' (the service runs as root, which reads a mode-000 file anyway)';
-    d.effect = effect;
-    return d;
+    return { detail: d, effect };
   }
 }
 

@@ -21,7 +21,8 @@
  */
 import { z } from 'zod';
 import { zDuration } from '../../config/units.ts';
-import type { Fault, FaultContext, FaultEffect, FaultKind, FaultSpecBase } from '../types.ts';
+import type { Fault, FaultContext, FaultKind, FaultSpecBase, MeasuredEffect } from '../types.ts';
+import { toMeasured, type FaultEffect } from '../resource.ts';
 import { HeldProcess, waitReady, describeCondition, zReady, type ReadyCondition } from '../readiness.ts';
 import { factsEnv } from '../shell.ts';
 
@@ -95,6 +96,14 @@ class HoldFault implements Fault {
   }
 
   detail(): Record<string, unknown> {
+    return this.report().detail;
+  }
+
+  measured(): MeasuredEffect {
+    return toMeasured(this.report());
+  }
+
+  private report(): { detail: Record<string, unknown>; effect: FaultEffect } {
     const heldMs = this.readyAt !== undefined && this.releasedAt !== undefined ? Math.round(this.releasedAt - this.readyAt) : undefined;
     const effect: FaultEffect = {
       setting: this.spec.duration !== undefined ? `hold ${(this.spec.duration / 1000).toFixed(1)}s` : 'hold to the end',
@@ -104,7 +113,7 @@ class HoldFault implements Fault {
           : `held ${(heldMs / 1000).toFixed(2)}s (ready after ${this.readyMs} ms)${this.exitedEarly ? `; the command ${this.exitedEarly} by itself` : ''}`,
       noEffect: heldMs === undefined || heldMs <= 0 || undefined,
     };
-    return { pid: this.held?.pid, readyMs: this.readyMs, heldMs, ...(this.exitedEarly ? { exitedEarly: this.exitedEarly } : {}), effect };
+    return { detail: { pid: this.held?.pid, readyMs: this.readyMs, heldMs, ...(this.exitedEarly ? { exitedEarly: this.exitedEarly } : {}) }, effect };
   }
 }
 

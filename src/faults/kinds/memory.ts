@@ -18,7 +18,8 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { zBytes, zDuration } from '../../config/units.ts';
-import type { Fault, FaultContext, FaultEffect, FaultKind, FaultSpecBase } from '../types.ts';
+import type { Fault, FaultContext, FaultKind, FaultSpecBase, MeasuredEffect } from '../types.ts';
+import { toMeasured, type FaultEffect } from '../resource.ts';
 import { FaultCgroup, type CgroupOptions } from '../cgroup.ts';
 import { nodeGate, resourceTargetKeys, resourceTargets, rssBytes, spawnGated, targetPids, type GatedProcess, type ResourceTarget } from '../resource.ts';
 
@@ -233,6 +234,14 @@ class MemoryFault implements Fault {
   }
 
   detail(): Record<string, unknown> {
+    return this.report().detail;
+  }
+
+  measured(): MeasuredEffect {
+    return toMeasured(this.report());
+  }
+
+  private report(): { detail: Record<string, unknown>; effect: FaultEffect } {
     if (this.hog) {
       const { rss, memAvail } = this.hog;
       const setting = this.p.hog!;
@@ -241,7 +250,7 @@ class MemoryFault implements Fault {
         measured: rss === undefined ? 'hog not running' : `held ${mib(rss)}${memAvail !== undefined ? `; ${mib(memAvail)} left on the machine` : ''}${this.hog.exit ? `; ${this.hog.exit}` : ''}`,
         noEffect: rss === undefined || rss < setting * 0.5 || undefined,
       };
-      return { method: 'hog', hogBytes: setting, heldBytes: rss ?? null, memAvailableBytes: memAvail ?? null, effect };
+      return { detail: { method: 'hog', hogBytes: setting, heldBytes: rss ?? null, memAvailableBytes: memAvail ?? null }, effect };
     }
     const list = this.limited;
     const d: Record<string, unknown> = {
@@ -266,12 +275,12 @@ class MemoryFault implements Fault {
     const ooms = list.reduce((a, l) => a + (l.oomKills ?? 0), 0);
     const hits = list.reduce((a, l) => a + (l.hits ?? 0), 0);
     const peak = list.map((l) => (Number.isFinite(l.peak) ? mib(l.peak!) : '?')).join(', ');
-    d.effect = {
+    const effect: FaultEffect = {
       setting: `${mib(this.p.limit!)} limit`,
       measured: `peak ${peak}; limit hit ${hits}×; ${ooms || killed ? `OOM-killed ${Math.max(ooms, killed)}×` : 'not killed'}`,
       noEffect: (hits === 0 && ooms === 0 && killed === 0) || undefined,
-    } satisfies FaultEffect;
-    return d;
+    };
+    return { detail: d, effect };
   }
 }
 
