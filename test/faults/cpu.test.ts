@@ -72,8 +72,8 @@ describe('cpu', () => {
     expect(got).toBeLessThan(0.2 * 1.15);
     expect(during).toBeLessThan(0.2 * 1.15 + 0.02);
     expect((d.throttledPeriods as number[])[0]).toBeGreaterThan(5);
-    expect(f.measured!().noEffect).toBe(false);
-    expect(f.measured!().summary).toMatch(/^0\.2 core → got 0\.\d\d core; throttled in \d+ periods$/);
+    expect(f.measured!()!.noEffect).toBe(false);
+    expect(f.measured!()!.summary).toMatch(/^0\.2 core → got 0\.\d\d core; throttled in \d+ periods$/);
     // Undone: the cgroup is gone, the process is back in its own, the journal is empty, and it spins freely again.
     expect(faultCgroupsUnder('/sys/fs/cgroup/cpu').filter((p) => p.includes(`faultline-${process.pid}-`))).toEqual([]);
     expect(readFileSync(`/proc/${pid}/cgroup`, 'utf8')).not.toMatch(/faultline-/);
@@ -94,7 +94,7 @@ describe('cpu', () => {
     await f.stop();
     const d = f.detail!();
     expect((d.throttledPeriods as number[])[0]).toBe(0);
-    expect(f.measured!().noEffect).toBe(true);
+    expect(f.measured!()!.noEffect).toBe(true);
   });
 
   it('hog: busy processes pinned to the service\'s CPUs take most of them; they are gone after the undo', async () => {

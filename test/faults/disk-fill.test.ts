@@ -66,7 +66,7 @@ describe('disk-fill', () => {
     expect(err).toBe('ENOSPC');
     rmSync(join(d, 'wal'), { force: true });
     await f.stop();
-    const m = f.measured!();
+    const m = f.measured!()!;
     expect(m.noEffect).toBe(false);
     expect(m.summary).toMatch(/^leave 1\.00 MiB → wrote 1[0-2]\.\d MiB; 1\.00 MiB left after filling/);
     expect(m.values.writtenBytes).toBe(before - left);

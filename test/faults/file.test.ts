@@ -61,7 +61,7 @@ describe('file', () => {
     expect((await read(port)).body.equals(original)).toBe(true);
     expect(readdirSync(dir).filter((n) => n.includes('.faultline-'))).toEqual([]);
     expect(journal.entries.size).toBe(0);
-    expect(f.measured!()).toMatchObject({ summary: 'remove .env → absent at the end', noEffect: false });
+    expect(f.measured!()!).toMatchObject({ summary: 'remove .env → absent at the end', noEffect: false });
   });
 
   it('replace and truncate: the service reads the new bytes; the original comes back', async () => {
@@ -74,7 +74,7 @@ describe('file', () => {
     await t.start();
     expect((await read(port)).body.equals(original.subarray(0, 10))).toBe(true);
     await t.stop();
-    expect(t.measured!().summary).toBe('truncate .env → 10 bytes at the end');
+    expect(t.measured!()!.summary).toBe('truncate .env → 10 bytes at the end');
     expect((await read(port)).body.equals(original)).toBe(true);
   });
 
@@ -88,10 +88,10 @@ describe('file', () => {
     expect(statSync(path).mode & 0o777).toBe(0o640);
     if (process.getuid?.() === 0) {
       expect(during.status).toBe(200);
-      expect(f.measured!().noEffect).toBe(true);
+      expect(f.measured!()!.noEffect).toBe(true);
     } else {
       expect(during).toMatchObject({ status: 500, body: Buffer.from('EACCES') });
-      expect(f.measured!().noEffect).toBe(false);
+      expect(f.measured!()!.noEffect).toBe(false);
     }
     expect(readFileSync(path).equals(original)).toBe(true);
   });
@@ -111,7 +111,7 @@ describe('file', () => {
     expect((d.restartWithout as { error: string }).error).toMatch(/exited with code 1 before it was ready/);
     expect((d.restartToReadyMs as number[])[0]).toBeGreaterThan(0);
     expect((d.downMs as number[])[0]).toBeGreaterThan((d.restartToReadyMs as number[])[0]);
-    expect(f.measured!().summary).toMatch(/^remove \.env, restart → absent at the end; restart without it failed: .*; restored, ready again in \d+ ms$/);
+    expect(f.measured!()!.summary).toMatch(/^remove \.env, restart → absent at the end; restart without it failed: .*; restored, ready again in \d+ ms$/);
   });
 
   it('recover (restoreFile from the journal entry) puts it back after the run is gone; refuses when the original is lost', async () => {

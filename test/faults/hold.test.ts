@@ -47,8 +47,8 @@ describe('hold', () => {
     const d2 = f.detail!();
     expect(d2.heldMs).toBe(Math.round(end - at));
     expect(d2.heldMs as number).toBeGreaterThanOrEqual(700);
-    expect(f.measured!()).toMatchObject({ noEffect: false });
-    expect(f.measured!().summary).toMatch(/^hold 1\.0s → held \d\.\d\ds \(ready after \d+ ms\)$/);
+    expect(f.measured!()!).toMatchObject({ noEffect: false });
+    expect(f.measured!()!.summary).toMatch(/^hold 1\.0s → held \d\.\d\ds \(ready after \d+ ms\)$/);
   });
 
   it('a command that exits by itself ends the effect early and says so', async () => {
@@ -57,7 +57,7 @@ describe('hold', () => {
     await f.effectEnded!();
     await f.stop();
     expect(f.detail!().exitedEarly).toBe('exited with code 0');
-    expect(f.measured!().summary).toMatch(/the command exited with code 0 by itself$/);
+    expect(f.measured!()!.summary).toMatch(/the command exited with code 0 by itself$/);
   });
 
   it('a command that never prints its ready line fails the start within the timeout, and is ended', async () => {

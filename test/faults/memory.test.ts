@@ -66,8 +66,8 @@ describe('memory', () => {
     expect((d.peakBytes as number[])[0]).toBeLessThanOrEqual(96 << 20);
     expect((d.restartToReadyMs as number[])[0]).toBeGreaterThan(0);
     expect((d.downMs as number[])[0]).toBeGreaterThanOrEqual(300);
-    expect(f.measured!().summary).toMatch(/^96 MiB limit → peak 9\d MiB; limit hit \d+×; OOM-killed 1×$/);
-    expect(f.measured!().values).toMatchObject({ 'oomKills.0': 1, 'killed.0': 1 });
+    expect(f.measured!()!.summary).toMatch(/^96 MiB limit → peak 9\d MiB; limit hit \d+×; OOM-killed 1×$/);
+    expect(f.measured!()!.values).toMatchObject({ 'oomKills.0': 1, 'killed.0': 1 });
     expect(mine()).toEqual([]);
     expect(journal.entries.size).toBe(0);
     // The new replica is not limited: it takes 150 MiB.
@@ -83,7 +83,7 @@ describe('memory', () => {
     const d = f.detail!();
     expect(d.limitHits).toEqual([0]);
     expect(d.oomKills).toEqual([0]);
-    expect(f.measured!().noEffect).toBe(true);
+    expect(f.measured!()!.noEffect).toBe(true);
     expect(mine()).toEqual([]);
   });
 
