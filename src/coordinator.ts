@@ -119,8 +119,19 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
   let lastOffered = 0;
   let stageWindowsWait: { stage: number; resolve: () => void } | undefined;
   let breachedNow = false;
+  /** What each fault proxy passed to its dependency during the window (see Window.dependencies). */
+  const sampleDependencies = (w: Window) => {
+    const names = env?.proxies.names() ?? [];
+    if (!names.length) return;
+    w.dependencies = {};
+    for (const n of names) {
+      const p = env!.proxies.get(n);
+      if (p) w.dependencies[n] = p.trafficBetween(w.start, w.end);
+    }
+  };
   const onWindow = (raw: Window) => {
     const w = raw;
+    sampleDependencies(w);
     timeline.windows.push(w);
     const plan = plans[w.stage];
     const warm = plan ? plan.warmupMs : 0;
@@ -255,6 +266,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
       } else if (withData.length) {
         // Aborted mid-window: the partial window is kept as a window of its own.
         const w = mergeWindows(timeline.windows.length, withData, plans[withData[0].stage]?.model ?? 'open');
+        sampleDependencies(w);
         timeline.windows.push(w);
         verdicts.push(evaluateWindow(w, scenario.hypothesis, scenario.minSamples));
       }

@@ -92,6 +92,13 @@ export interface Window {
   overall: Stats;
   byName: Record<string, Stats>;
   generator: GeneratorHealth;
+  /**
+   * What the system sent to each dependency behind a fault proxy in this window,
+   * by proxy name: connections it opened; for HTTP proxies also requests it sent
+   * and those forwarded to the real upstream. Beside `sent`, it shows
+   * amplification: retry storms, thundering herds after a recovery.
+   */
+  dependencies?: Record<string, { connections: number; requests?: number; forwarded?: number }>;
 }
 
 export type TimelineEvent =

@@ -5,7 +5,7 @@
 import type { Server } from 'node:net';
 import type { z } from 'zod';
 import { isLoopbackHost, parseHostPort } from '../config/units.ts';
-import type { ProxyHandle, StreamDirection, ToxicInfo, ToxicRequest } from './types.ts';
+import type { DependencyTraffic, ProxyHandle, StreamDirection, ToxicInfo, ToxicRequest } from './types.ts';
 
 /** A toxic on a proxy: what the API shows, and the live implementation. */
 export interface ToxicEntry<T> {
@@ -43,6 +43,17 @@ export interface ToxicFactory<T> {
   /** How a scenario uses it as a fault kind (absent: through the proxy API only). */
   readonly fault?: ToxicFault;
 }
+
+interface Traffic {
+  connections: number;
+  requests: number;
+  forwarded: number;
+}
+
+/** Resolution of per-window dependency traffic: a request is counted in the window its 10 ms bucket starts in. */
+export const TRAFFIC_BUCKET_MS = 10;
+/** 10 minutes of buckets when no run reads them. */
+const MAX_BUCKETS = 60_000;
 
 /** A proxy-level problem with an HTTP status for the API (400 bad input, 404 unknown, 409 conflict). */
 export class ProxyError extends Error {
@@ -90,8 +101,9 @@ export abstract class ProxyBase<T extends { readonly disablesProxy?: boolean } &
   private closed = false;
   private syncing: Promise<void> = Promise.resolve();
   /** What reached the upstream since the proxy started (see traffic()). */
-  protected upstreamConnections = 0;
-  protected upstreamRequests = 0;
+  private totals: Traffic = { connections: 0, requests: 0, forwarded: 0 };
+  /** The same, in TRAFFIC_BUCKET_MS buckets by absolute time, until a window reads them (trafficBetween). */
+  private buckets = new Map<number, Traffic>();
 
   constructor(o: ProxyOptions) {
     this.name = o.name;
@@ -196,8 +208,47 @@ export abstract class ProxyBase<T extends { readonly disablesProxy?: boolean } &
     return { hits: e.hits, ...(e.impl.effect?.() as Record<string, number> | undefined) };
   }
 
-  traffic(): { connections: number; requests?: number } {
-    return this.mode === 'http' ? { connections: this.upstreamConnections, requests: this.upstreamRequests } : { connections: this.upstreamConnections };
+  /**
+   * Counts traffic on its way to the dependency, in total and in its time bucket:
+   * a connection the system opened through the proxy, a request it sent (HTTP), a
+   * request forwarded to the real upstream (HTTP; those a fault answered are not).
+   */
+  protected countTraffic(what: keyof Traffic): void {
+    this.totals[what]++;
+    const key = Math.floor((performance.timeOrigin + performance.now()) / TRAFFIC_BUCKET_MS);
+    let b = this.buckets.get(key);
+    if (!b) {
+      b = { connections: 0, requests: 0, forwarded: 0 };
+      this.buckets.set(key, b);
+      // Nobody reading (a standalone proxy): keep a bounded history, not a growing one.
+      if (this.buckets.size > MAX_BUCKETS) this.buckets.delete(this.buckets.keys().next().value!);
+    }
+    b[what]++;
+  }
+
+  trafficBetween(start: number, end: number): DependencyTraffic {
+    const sum: Traffic = { connections: 0, requests: 0, forwarded: 0 };
+    const from = Math.floor(start / TRAFFIC_BUCKET_MS);
+    const to = Math.floor(end / TRAFFIC_BUCKET_MS);
+    for (const [k, b] of this.buckets) {
+      if (k >= from && k < to) {
+        sum.connections += b.connections;
+        sum.requests += b.requests;
+        sum.forwarded += b.forwarded;
+      }
+      // Windows are read in time order: what lies before this one is never asked for again.
+      if (k < to) this.buckets.delete(k);
+    }
+    return this.shape(sum);
+  }
+
+  traffic(): DependencyTraffic {
+    return this.shape(this.totals);
+  }
+
+  /** TCP proxies see connections only. */
+  private shape(t: Traffic): DependencyTraffic {
+    return this.mode === 'http' ? { ...t } : { connections: t.connections };
   }
 
   /** Removes every toxic and enables the proxy (Toxiproxy's /reset). */

@@ -23,8 +23,6 @@ export class HttpProxy extends ProxyBase<HttpFault> {
   readonly mode = 'http' as const;
   private readonly agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
   private httpServer: http.Server | undefined;
-  /** Upstream sockets already counted (the agent reuses them across requests). */
-  private readonly seenSockets = new WeakSet<object>();
 
   constructor(o: ProxyOptions) {
     super(o);
@@ -38,6 +36,7 @@ export class HttpProxy extends ProxyBase<HttpFault> {
     const server = http.createServer({ keepAlive: true }, (req, res) => {
       this.handle(req, res).catch(() => res.destroy());
     });
+    server.on('connection', () => this.countTraffic('connections'));
     this.httpServer = server;
     return server;
   }
@@ -57,6 +56,7 @@ export class HttpProxy extends ProxyBase<HttpFault> {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.countTraffic('requests');
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -76,7 +76,7 @@ export class HttpProxy extends ProxyBase<HttpFault> {
   }
 
   private forward(req: IncomingMessage, res: ServerResponse, method: string, url: string, rewrite: HttpFault[] | undefined): void {
-    this.upstreamRequests++;
+    this.countTraffic('forwarded');
     const up = http.request(
       { host: this.upstreamHost, port: this.upstreamPort, method, path: url, headers: forwardHeaders(req.headers), agent: this.agent },
       (upRes) => {
@@ -99,11 +99,6 @@ export class HttpProxy extends ProxyBase<HttpFault> {
         upRes.on('error', () => res.destroy());
       },
     );
-    up.once('socket', (s) => {
-      if (this.seenSockets.has(s)) return;
-      this.seenSockets.add(s);
-      this.upstreamConnections++;
-    });
     up.on('error', () => {
       if (!res.headersSent) {
         res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8', 'x-faultline-proxy': this.name });

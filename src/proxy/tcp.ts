@@ -100,7 +100,7 @@ export class TcpProxy extends ProxyBase<Toxic> {
 
   protected createServer(): Server {
     return net.createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
-      this.upstreamConnections++;
+      this.countTraffic('connections');
       const c = new Connection(client, this.upstreamHost, this.upstreamPort, this.entries, this.random, (gone) => this.conns.delete(gone));
       this.conns.add(c);
     });

@@ -46,12 +46,25 @@ export interface ProxyHandle {
    * HTTP faults) and whatever the toxic counts itself. Undefined when no such toxic.
    */
   toxicEffect(name: string): Record<string, number> | undefined;
+  /** What the system sent towards the dependency since the proxy started, cumulative. */
+  traffic(): DependencyTraffic;
   /**
-   * What reached the upstream since the proxy started, cumulative: connections
-   * opened to it and, for HTTP proxies, requests forwarded to it. The run samples
-   * it per window to show what the dependency saw (amplification).
+   * The same in [start, end) (absolute ms, to 10 ms buckets), for one window: the
+   * run reads it per window to show amplification. Windows are read in time
+   * order; earlier buckets are dropped.
    */
-  traffic(): { connections: number; requests?: number };
+  trafficBetween(start: number, end: number): DependencyTraffic;
+}
+
+/**
+ * Traffic on its way to a dependency: connections the system opened through the
+ * proxy; for HTTP proxies also the requests it sent (what a retry storm
+ * multiplies) and those forwarded to the real upstream (the rest a fault answered).
+ */
+export interface DependencyTraffic {
+  connections: number;
+  requests?: number;
+  forwarded?: number;
 }
 
 export interface ProxyRegistry {
