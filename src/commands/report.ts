@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadResult } from '../report/load.ts';
-import { publish, type OutputFlags } from '../report/index.ts';
+import { publish, checkOutputs, type OutputFlags } from '../report/index.ts';
+import { UsageError } from '../errors.ts';
 
 interface ReportFlags extends OutputFlags {
   quiet?: boolean;
@@ -24,6 +25,8 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'print only the verdict')
     .option('--no-color', 'plain output')
     .action(async (file: string, flags: ReportFlags) => {
+      const problems = checkOutputs(flags);
+      if (problems.length > 0) throw new UsageError(problems);
       const r = await loadResult(file);
       const out = await publish(r, flags, { quiet: flags.quiet, plain: flags.color === false });
       process.exitCode = out.outcome.exitCode;

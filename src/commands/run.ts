@@ -3,9 +3,9 @@ import { addScenarioFlags, resolveScenario, type ScenarioFlags } from './options
 import { run } from '../coordinator.ts';
 import { paint } from '../report/format.ts';
 import { liveLine } from '../report/terminal.ts';
-import { publish, type OutputFlags } from '../report/index.ts';
+import { publish, checkOutputs, type OutputFlags } from '../report/index.ts';
 import { redact, redactText } from '../report/redact.ts';
-import { EXIT } from '../errors.ts';
+import { EXIT, UsageError } from '../errors.ts';
 import type { Result } from '../result.ts';
 
 interface RunFlags extends ScenarioFlags, OutputFlags {
@@ -35,6 +35,9 @@ export function register(program: Command): void {
 /** Runs with the terminal attached: live view, signals, outputs, exit code. Shared by `run` and `demo`. */
 export async function runAndReport(scenario: Parameters<typeof run>[0], flags: RunFlags, command: string, extra: { stateDir?: string; title?: string } = {}): Promise<number> {
   const err = paint(process.stderr, flags.color === false);
+  // Output files are checked before any load is sent: a typo must not cost the run.
+  const problems = checkOutputs(flags);
+  if (problems.length > 0) throw new UsageError(problems);
   const ac = new AbortController();
   let interrupts = 0;
   let firstAt = 0;
@@ -87,6 +90,6 @@ export async function runAndReport(scenario: Parameters<typeof run>[0], flags: R
     process.off('unhandledRejection', onCrash);
   }
   if (crashed) result.outcome = { exitCode: EXIT.internal, status: 'error', reason: `internal error: ${crashed.message}` };
-  await publish(result, flags, { stateDir: extra.stateDir ?? '.faultline', quiet: flags.quiet, plain: flags.color === false });
-  return result.outcome.exitCode;
+  const published = await publish(result, flags, { stateDir: extra.stateDir ?? '.faultline', quiet: flags.quiet, plain: flags.color === false });
+  return published.outcome.exitCode;
 }

@@ -8,7 +8,8 @@
  */
 import { join } from 'node:path';
 import type { Result } from '../result.ts';
-import { writeJson } from './json.ts';
+import { writeJson, outputProblem, ensureDir, resolveOutput } from './json.ts';
+import { EXIT } from '../errors.ts';
 import { writeHtml } from './html.ts';
 import { writeJunit } from './junit.ts';
 import { writeHdrLog } from './hdrlog.ts';
@@ -40,13 +41,39 @@ export function prepare(r: Result): Result {
   return out;
 }
 
+const flagName = (k: keyof OutputFlags) => (k === 'hdrLog' ? 'hdr-log' : k);
+
+/** Every problem with the requested output files, one line each, checked before any load is sent (nothing is created). */
+export function checkOutputs(flags: OutputFlags): string[] {
+  const problems: string[] = [];
+  const seen = new Map<string, string>();
+  for (const k of Object.keys(reporters) as (keyof OutputFlags)[]) {
+    const path = flags[k];
+    if (path === undefined) continue;
+    const p = outputProblem(path);
+    if (p) problems.push(`--${flagName(k)}: ${p}`);
+    const target = resolveOutput(path).target;
+    const other = seen.get(target);
+    if (other) problems.push(`--${flagName(k)} and --${other} name the same file (${target})`);
+    seen.set(target, flagName(k));
+  }
+  return problems;
+}
+
 /**
  * Writes every requested file (and, given a state directory, the last-result
  * copy); returns the paths written. Reporting errors are printed, not thrown.
  * Callers pass a result that went through `prepare`.
  */
-export async function writeOutputs(r: Result, flags: OutputFlags, stateDir?: string): Promise<string[]> {
+export async function writeOutputs(r: Result, flags: OutputFlags, stateDir?: string, failures: string[] = []): Promise<string[]> {
   const written: string[] = [];
+  if (stateDir !== undefined) {
+    try {
+      ensureDir(stateDir);
+    } catch (e) {
+      failures.push(`could not keep the result in ${stateDir}: ${(e as Error).message}`);
+    }
+  }
   const keep = stateDir === undefined ? undefined : join(stateDir, 'last-result.json');
   const jobs: [keyof OutputFlags, string][] = keep ? [['json', keep]] : [];
   for (const k of Object.keys(reporters) as (keyof OutputFlags)[]) if (flags[k]) jobs.push([k, flags[k]!]);
@@ -58,9 +85,14 @@ export async function writeOutputs(r: Result, flags: OutputFlags, stateDir?: str
     }
     try {
       await rep(r, path);
-      if (path !== keep) written.push(path);
+      if (path !== keep) {
+        const { target, link } = resolveOutput(path);
+        written.push(link ? `${path} → ${target}` : path);
+      }
     } catch (e) {
-      process.stderr.write(`faultline: could not write ${path}: ${(e as Error).message}\n`);
+      const line = `could not write ${path}: ${(e as Error).message}`;
+      failures.push(line);
+      process.stderr.write(`faultline: ${line}\n`);
     }
   }
   return written;
@@ -79,7 +111,15 @@ export interface PublishOptions {
 /** Redacts, writes the requested files and prints the report. Returns the prepared result. */
 export async function publish(raw: Result, flags: OutputFlags, opts: PublishOptions = {}): Promise<Result> {
   const r = prepare(raw);
-  const files = await writeOutputs(r, flags, opts.stateDir);
+  const failures: string[] = [];
+  const files = await writeOutputs(r, flags, opts.stateDir, failures);
+  if (failures.length > 0) {
+    // A requested file that could not be written fails the command (a CI gate must not pass on a missing report);
+    // what was measured is still in the state directory's last-result.json when that could be written.
+    const code = r.outcome.exitCode === EXIT.held ? EXIT.internal : r.outcome.exitCode;
+    r.outcome = { ...r.outcome, exitCode: code, status: code === EXIT.internal ? 'error' : r.outcome.status, reason: `${r.outcome.reason}; ${failures.join('; ')}` };
+    raw.outcome = r.outcome;
+  }
   const stream = opts.out ?? process.stdout;
   if (opts.quiet) stream.write(`${verdictSentence(r)}\nexit ${r.outcome.exitCode}: ${r.outcome.reason}\n`);
   else stream.write(renderReport(r, paint(stream, opts.plain), files) + '\n');
