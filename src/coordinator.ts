@@ -5,6 +5,10 @@
  * condition or a signal, and on every exit path undoes every fault, stops
  * what it started and writes what was measured.
  */
+import { dirname } from 'node:path';
+import { ProbeRunner } from './probes/runner.ts';
+import { probeKinds } from './probes/index.ts';
+import type { ProbeResult } from './probes/types.ts';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Engine } from './engine/engine.ts';
@@ -105,6 +109,8 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
   const stopRuns = scenario.stop.map(() => 0);
   const checkStop = (w: Window) => {
     scenario.stop.forEach((c: Clause, i) => {
+      // Probe stop conditions act on each poll as it arrives (onProbe), not a window later.
+      if (c.metric.type === 'probe') return;
       const { value, samples } = measure(c, w);
       const met = samples > 0 && compare(value, c.op, c.threshold);
       stopRuns[i] = met ? stopRuns[i] + 1 : 0;
@@ -119,8 +125,33 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
   let lastOffered = 0;
   let stageWindowsWait: { stage: number; resolve: () => void } | undefined;
   let breachedNow = false;
-  /** What each fault proxy passed to its dependency during the window (see Window.dependencies). */
+  let probeRunner: ProbeRunner | undefined;
+  const probeState = new Map<string, boolean>();
+  /** Since when each probe stop condition has been met, by clause index. */
+  const probeStopSince = new Map<number, number>();
+  const onProbe = (name: string, r: ProbeResult) => {
+    // The Timeline records each probe's changes of state (and its first answer), not every poll.
+    if (probeState.get(name) !== r.ok) {
+      probeState.set(name, r.ok);
+      emit({ t: r.t, type: 'probe', probe: name, ok: r.ok, latencyMs: r.latencyMs, ...(r.value !== undefined ? { value: r.value } : {}), ...(r.message ? { message: r.message } : {}) });
+    }
+    if (ac.signal.aborted) return;
+    scenario.stop.forEach((c: Clause, i) => {
+      if (c.metric.type !== 'probe' || c.metric.probe !== name) return;
+      const value = c.metric.check === 'ok' ? (r.ok ? 1 : 0) : r.latencyMs;
+      if (!compare(value, c.op, c.threshold)) {
+        probeStopSince.delete(i);
+        return;
+      }
+      const since = probeStopSince.get(i) ?? r.t;
+      probeStopSince.set(i, since);
+      if (r.t - since >= (c.forMs ?? 0)) abort(`stop condition "${c.text}" met (${r.message ?? (c.metric.check === 'ok' ? 'the probe failed' : `${r.latencyMs.toFixed(0)} ms`)})`);
+    });
+  };
+  /** What each fault proxy passed to its dependency (Window.dependencies) and what the probes said (Window.probes) during the window. */
   const sampleDependencies = (w: Window) => {
+    const polled = probeRunner?.window(w.start, w.end);
+    if (polled) w.probes = polled;
     const names = env?.proxies.names() ?? [];
     if (!names.length) return;
     w.dependencies = {};
@@ -159,6 +190,14 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
   let loadStart: number | undefined;
   try {
     env = await startEnvironment(scenario, { emit, now, stateDir: opts.stateDir ?? '.faultline', runStart });
+    if (scenario.probes.length) {
+      const cwd = scenario.file ? dirname(scenario.file) : process.cwd();
+      probeRunner = new ProbeRunner(
+        scenario.probes.map((spec) => ({ spec, probe: probeKinds[spec.kind]!.create(spec.name, spec.params as never, { timeoutMs: spec.timeoutMs, cwd }) })),
+        { now, onResult: onProbe },
+      );
+      probeRunner.start();
+    }
     engine = new Engine({
       target: scenario.target,
       requests: scenario.requests,
@@ -271,6 +310,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
         verdicts.push(evaluateWindow(w, scenario.hypothesis, scenario.minSamples));
       }
     }
+    await probeRunner?.stop();
     if (env) {
       const r = await env.close();
       undoFailures = r.failed;

@@ -99,6 +99,12 @@ export interface Window {
    * amplification: retry storms, thundering herds after a recovery.
    */
   dependencies?: Record<string, { connections: number; requests?: number; forwarded?: number }>;
+  /**
+   * Probes polled in this window, by name (scenario `probes`): ok when every poll
+   * that finished in the window passed; the slowest poll's latency; the failing
+   * poll's value and reason.
+   */
+  probes?: Record<string, { ok: boolean; polls: number; failed: number; latencyMs: number; value?: string | number | boolean | null; message?: string }>;
 }
 
 export type TimelineEvent =
@@ -123,6 +129,8 @@ export type TimelineEvent =
   | { t: number; type: 'recovery'; clause: string; window: number }
   | { t: number; type: 'abort'; reason: string }
   | { t: number; type: 'note'; message: string }
+  /** A probe's answer changed (or its first answer): ok or failing, with what it read and why. */
+  | { t: number; type: 'probe'; probe: string; ok: boolean; latencyMs: number; value?: string | number | boolean | null; message?: string }
   | { t: number; type: 'run-end' };
 
 export interface Timeline {

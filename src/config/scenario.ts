@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { UsageError } from '../errors.ts';
-import { scenarioSchema, faultCommonKeys, type ScenarioInput, type ScenarioParsed } from './schema.ts';
+import { scenarioSchema, faultCommonKeys, probeCommonKeys, type ScenarioInput, type ScenarioParsed } from './schema.ts';
 import { isLoopbackHost, resolveRate, type RateSpec } from './units.ts';
 import { profiles, type RateResolver } from '../profiles/index.ts';
 import type { Profile, StagePlan } from '../profiles/types.ts';
@@ -18,6 +18,8 @@ import { parseClause, splitClauses, type Clause } from '../hypothesis/parse.ts';
 import type { WireRequest } from '../engine/messages.ts';
 import type { FaultSpecBase } from '../faults/types.ts';
 import { faultKinds } from '../faults/index.ts';
+import { probeKinds } from '../probes/index.ts';
+import type { ProbeSpec } from '../probes/types.ts';
 import { expandRepeats, plannedRunMs, type FaultSchedule, type RepeatSpec } from '../faults/schedule.ts';
 import { missingForHosts } from '../hosts/tools.ts';
 import { loadModule } from './loadModule.ts';
@@ -55,6 +57,8 @@ export interface Scenario {
   services: Record<string, unknown>;
   proxies: Record<string, unknown>;
   faults: FaultSpecBase[];
+  /** Probes polled during the run (scenario `probes`). */
+  probes: ProbeSpec[];
   /** Repeating faults as planned: their occurrences are in `faults` (as `name #k`). */
   schedules: FaultSchedule[];
   seed: number;
@@ -225,18 +229,44 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
 
   // Hypothesis and stop clauses: a typo must never turn a gate green.
   const hypothesis: Clause[] = [];
+  // Probes: common keys here, the kind's own keys by its schema.
+  const windowMsForProbes = s.window ?? DEFAULTS.windowMs;
+  const probes: ProbeSpec[] = [];
+  for (const [name, pr] of Object.entries(s.probes ?? {})) {
+    const at = `probes.${name}`;
+    const kind = probeKinds[pr.kind];
+    if (!kind) {
+      problems.push(`${at}.kind: unknown probe kind "${pr.kind}" (known: ${Object.keys(probeKinds).sort().join(', ')})`);
+      continue;
+    }
+    const rest: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(pr)) if (!(probeCommonKeys as readonly string[]).includes(k)) rest[k] = v;
+    const parsed = kind.params.safeParse(rest);
+    if (!parsed.success) {
+      problems.push(...formatIssues(parsed.error.issues, ['probes', name]));
+      continue;
+    }
+    const everyMs = pr.every ?? windowMsForProbes;
+    probes.push({ name, kind: pr.kind, everyMs, timeoutMs: pr.timeout ?? Math.min(everyMs, 5000), params: parsed.data as Record<string, unknown> });
+  }
+  const probeNames = Object.keys(s.probes ?? {});
+  const clauseProblem = (p: Clause): string | undefined => {
+    if (p.metric.type === 'probe' && !probeNames.includes(p.metric.probe)) return `no probe is named "${p.metric.probe}" (probes: ${probeNames.join(', ') || 'none declared'})`;
+    if (p.scope !== undefined && !requestNames.includes(p.scope)) return `no request is named "${p.scope}" (requests: ${requestNames.join(', ')})`;
+    return undefined;
+  };
   hypothesisRaw.forEach((c, i) => {
     const p = parseClause(c);
-    if (typeof p === 'string') problems.push(`hypothesis[${i}]: ${p}`);
-    else if (p.scope !== undefined && !requestNames.includes(p.scope)) problems.push(`hypothesis[${i}]: no request is named "${p.scope}" (requests: ${requestNames.join(', ')})`);
-    else hypothesis.push(p);
+    const why = typeof p === 'string' ? p : clauseProblem(p);
+    if (why !== undefined) problems.push(`hypothesis[${i}]: ${why}`);
+    else hypothesis.push(p as Clause);
   });
   const stop: Clause[] = [];
   splitClauses(s.stop).forEach((c, i) => {
     const p = parseClause(c, { allowFor: true });
-    if (typeof p === 'string') problems.push(`stop[${i}]: ${p}`);
-    else if (p.scope !== undefined && !requestNames.includes(p.scope)) problems.push(`stop[${i}]: no request is named "${p.scope}" (requests: ${requestNames.join(', ')})`);
-    else stop.push(p);
+    const why = typeof p === 'string' ? p : clauseProblem(p);
+    if (why !== undefined) problems.push(`stop[${i}]: ${why}`);
+    else stop.push(p as Clause);
   });
 
   // Services and proxies: validated by their own modules' schemas.
@@ -354,6 +384,7 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
     proxies,
     faults,
     schedules,
+    probes,
     seed,
   };
 }

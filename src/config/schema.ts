@@ -107,6 +107,16 @@ export const faultSchema = z
   })
   .refine((f) => !(f.target !== undefined && f.targets !== undefined), { message: 'give target or targets, not both' });
 
+/** Common keys of a probe; the kind's own keys are checked by its schema (src/probes). */
+export const probeCommonKeys = ['kind', 'every', 'timeout'] as const;
+export const probeSchema = z.looseObject({
+  kind: z.string().min(1),
+  /** Poll period (default: the window). */
+  every: zPositiveDuration.optional(),
+  /** Each poll's bound (default: the period, at most 5s). */
+  timeout: zPositiveDuration.optional(),
+});
+
 export const scenarioSchema = z.strictObject({
   name: z.string().optional(),
   description: z.string().optional(),
@@ -131,6 +141,8 @@ export const scenarioSchema = z.strictObject({
   services: z.record(z.string(), z.unknown()).optional(),
   proxies: z.record(z.string(), z.unknown()).optional(),
   faults: z.array(faultSchema).optional(),
+  /** Probes polled once per window (or `every`), usable in hypothesis and stop clauses: `probe health`, `probe alarm fails`. */
+  probes: z.record(z.string().regex(/^[A-Za-z0-9_\-.]+$/, 'expected a probe name of letters, digits, _ - .'), probeSchema).optional(),
   /** Seed for random choices (which replicas a fault kills). */
   seed: z.number().int().optional(),
 });

@@ -46,6 +46,12 @@ export function waitingOf(s: Stats): number {
  * (completed + waiting); `completed` of them finished in the window.
  */
 export function measure(c: Clause, w: Window): { value: number; samples: number; completed: number; waiting: number } {
+  if (c.metric.type === 'probe') {
+    // Judged by the polls that finished in the window: none, no evidence.
+    const p = w.probes?.[c.metric.probe];
+    if (!p) return { value: 0, samples: 0, completed: 0, waiting: 0 };
+    return { value: c.metric.check === 'ok' ? (p.ok ? 1 : 0) : p.latencyMs, samples: p.polls, completed: p.polls, waiting: 0 };
+  }
   const s: Stats | undefined = c.scope === undefined ? w.overall : w.byName[c.scope];
   if (!s) return { value: 0, samples: 0, completed: 0, waiting: 0 };
   const waiting = waitingOf(s);
@@ -71,7 +77,8 @@ export function measure(c: Clause, w: Window): { value: number; samples: number;
 export function judgeClause(c: Clause, w: Window, minSamples: number): ClauseResult {
   const m = measure(c, w);
   const base = { clause: c.text, value: m.value, samples: m.samples, ...(m.waiting > 0 ? { waiting: m.waiting } : {}) };
-  if (m.samples < Math.max(1, minSamples)) return { ...base, status: 'inconclusive' };
+  // One poll is a probe's whole evidence for a window; minSamples is about requests.
+  if (m.samples < (c.metric.type === 'probe' ? 1 : Math.max(1, minSamples))) return { ...base, status: 'inconclusive' };
   const holds = compare(m.value, c.op, c.threshold);
   if (c.metric.type === 'errors' && m.waiting > 0) {
     // The lower bound breaks it: fail. Otherwise the completed ones must be enough to pass on their own.

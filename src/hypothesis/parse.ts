@@ -12,7 +12,9 @@ export type Metric =
   | { type: 'max' }
   | { type: 'min' }
   | { type: 'errors' }
-  | { type: 'achieved' };
+  | { type: 'achieved' }
+  /** A probe (scenario `probes`): `ok` is 1 when every poll in the window passed, else 0; `latency` the slowest poll, ms. */
+  | { type: 'probe'; probe: string; check: 'ok' | 'latency' };
 
 export type Op = '<' | '<=' | '>' | '>=';
 
@@ -31,17 +33,43 @@ export interface Clause {
 
 const CLAUSE = /^\s*(?:([A-Za-z0-9_\-/:.]+?)\.)?(p\(\s*\d+(?:\.\d+)?\s*\)|p\d+(?:\.\d+)?|mean|avg|max|min|errors?|error_rate|achieved)\s*(<=|>=|<|>)\s*(.+?)(?:\s+for\s+(\S+))?\s*$/i;
 
-export const isLatency = (m: Metric) => m.type !== 'errors' && m.type !== 'achieved';
+export const isLatency = (m: Metric) => m.type !== 'errors' && m.type !== 'achieved' && !(m.type === 'probe' && m.check === 'ok');
 
 export function metricName(m: Metric): string {
   if (m.type === 'percentile') return `p${m.p}`;
+  if (m.type === 'probe') return m.check === 'ok' ? `probe ${m.probe}` : `probe ${m.probe} latency`;
   return m.type;
+}
+
+// `probe health`, `probe health passes`, `probe alarm fails for 10s`, `probe health latency < 200ms`.
+const PROBE = /^\s*probe\s+([A-Za-z0-9_\-.]+)(?:\s+(passes|fails|latency\s*(<=|>=|<|>)\s*(\S+)))?(?:\s+for\s+(\S+))?\s*$/i;
+
+function parseProbeClause(raw: string, m: RegExpExecArray, allowFor: boolean): Clause | string {
+  const [, probe, what, op, valueRaw, forRaw] = m;
+  let forMs: number | undefined;
+  if (forRaw !== undefined) {
+    if (!allowFor) return `${JSON.stringify(raw)}: "for" belongs to stop conditions, not hypothesis clauses`;
+    forMs = parseDuration(forRaw);
+    if (forMs === undefined) return `${JSON.stringify(raw)}: expected a duration like "5s" after "for"`;
+  }
+  const w = (what ?? 'passes').toLowerCase();
+  const tail = forRaw ? ` for ${forRaw}` : '';
+  if (w.startsWith('latency')) {
+    const threshold = parseDuration(/^\d+(\.\d+)?$/.test(valueRaw!) ? Number(valueRaw) : valueRaw!);
+    if (threshold === undefined) return `${JSON.stringify(raw)}: expected a duration like "200ms" after ${op}`;
+    return { text: `probe ${probe} latency ${op} ${valueRaw}${tail}`, metric: { type: 'probe', probe: probe!, check: 'latency' }, op: op as Op, threshold, forMs };
+  }
+  // ok is 1 or 0: "passes" holds at 1, "fails" is met below it.
+  if (w === 'fails' && !allowFor) return `${JSON.stringify(raw)}: a hypothesis says what healthy is: "probe ${probe}" (it passes), not "fails"`;
+  return { text: `probe ${probe}${w === 'fails' ? ' fails' : ''}${tail}`, metric: { type: 'probe', probe: probe!, check: 'ok' }, op: w === 'fails' ? '<' : '>=', threshold: 1, forMs };
 }
 
 /** Parses one clause; returns an error message instead when it cannot. */
 export function parseClause(raw: string, opts: { allowFor?: boolean } = {}): Clause | string {
+  const pm = PROBE.exec(raw);
+  if (pm) return parseProbeClause(raw, pm, opts.allowFor === true);
   const m = CLAUSE.exec(raw);
-  if (!m) return `cannot parse ${JSON.stringify(raw)}: expected a clause like "p99 < 250ms", "errors < 1%" or "checkout.p99 < 300ms"`;
+  if (!m) return `cannot parse ${JSON.stringify(raw)}: expected a clause like "p99 < 250ms", "errors < 1%", "checkout.p99 < 300ms" or "probe health"`;
   const [, scope, metricRaw, op, valueRaw, forRaw] = m;
   const ml = metricRaw.toLowerCase().replace(/\s/g, '');
   let metric: Metric;
