@@ -68,6 +68,7 @@ export async function runAndReport(scenario: Parameters<typeof run>[0], flags: R
   let result: Result;
   try {
     if (live && extra.title) process.stderr.write(err.bold(extra.title) + '\n');
+    for (const w of scenario.warnings) process.stderr.write(err.yellow(`faultline: warning: ${w}\n`));
     result = await run(scenario, {
       signal: ac.signal,
       command,

@@ -15,6 +15,7 @@ export function register(program: Command): void {
           p.adaptive ? ' (adaptive)' : `, ${stages.length} stage${stages.length > 1 ? 's' : ''}`
         }, ${s.hypothesis.length} hypothesis clause${s.hypothesis.length === 1 ? '' : 's'}, ${s.faults.length} fault${s.faults.length === 1 ? '' : 's'}\n`,
       );
+      for (const w of s.warnings) process.stdout.write(`  warning: ${w}\n`);
       // A repeating fault's plan, so a user sees when the monkey strikes before anything runs.
       const fmt = (ms: number) => (ms >= 1000 || ms === 0 ? `${+(ms / 1000).toFixed(ms % 1000 ? 1 : 0)}s` : `${Math.round(ms)}ms`);
       for (const sc of s.schedules) {

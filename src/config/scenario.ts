@@ -62,6 +62,8 @@ export interface Scenario {
   /** Repeating faults as planned: their occurrences are in `faults` (as `name #k`). */
   schedules: FaultSchedule[];
   seed: number;
+  /** Things that are valid but will not do what they seem to (a fault after the run's end), one line each. */
+  warnings: string[];
 }
 
 export const DEFAULTS = {
@@ -336,6 +338,7 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
       atStage: f.atStage,
       duration: f.duration,
       probability: f.probability,
+      ...(f.mayBreak ? { mayBreak: true } : {}),
       params: pr.data,
     });
   });
@@ -363,6 +366,7 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
   const requireRate = s.require === undefined ? undefined : rate(s.require, 'require');
 
   if (problems.length) throw new UsageError(problems);
+  const warnings = faultWarnings(faults, build, loadCfg.profile === 'search' ? (loadCfg as { budget: number }).budget : undefined, baseline);
   return {
     name: s.name ?? (file ? file.replace(/^.*\//, '') : 'ad-hoc run'),
     file,
@@ -386,7 +390,29 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
     schedules,
     probes,
     seed,
+    warnings,
   };
+}
+
+const secs = (ms: number) => `${+(ms / 1000).toFixed(ms % 1000 ? 1 : 0)}s`;
+
+/** Faults that cannot fire (or last) within the planned run: said before anything runs, never silently skipped. */
+function faultWarnings(faults: FaultSpecBase[], build: () => Profile, adaptiveBudgetMs: number | undefined, baseline: StagePlan | undefined): string[] {
+  const out: string[] = [];
+  const p = build();
+  const stages: StagePlan[] = [];
+  if (!p.adaptive) for (let st = p.next(); st; st = p.next()) stages.push(st);
+  const loadMs = plannedRunMs(build, adaptiveBudgetMs);
+  const after = baseline ? ' (time triggers count from the end of the baseline)' : '';
+  const top = Math.max(0, ...stages.filter((st) => st.model === 'open').map((st) => Math.max(st.rateFrom, st.rateTo)));
+  for (const f of faults) {
+    const who = `fault "${f.name}"`;
+    if (f.at !== undefined && f.at >= loadMs) out.push(`${who}: at ${secs(f.at)} is at or after the planned end of the load (${secs(loadMs)})${after}: it will never fire`);
+    else if (f.at !== undefined && f.duration !== undefined && f.at + f.duration > loadMs) out.push(`${who}: ends at ${secs(f.at + f.duration)}, after the planned end of the load (${secs(loadMs)}): it will be undone early, at the run's end`);
+    if (!p.adaptive && f.atStage !== undefined && f.atStage >= stages.length + (baseline ? 1 : 0)) out.push(`${who}: atStage ${f.atStage} does not exist (the run has ${stages.length + (baseline ? 1 : 0)} stages, counted from 0${baseline ? ' with the baseline as 0' : ''}): it will never fire`);
+    if (!p.adaptive && f.atLoad !== undefined && stages.length && stages.every((st) => st.model === 'open') && f.atLoad > top + 1e-9) out.push(`${who}: atLoad ${fmtRate(f.atLoad)} req/s is above the highest planned rate (${fmtRate(top)} req/s): it will never fire`);
+  }
+  return out;
 }
 
 function checkUrl(v: string, path: string, problems: string[]): URL | undefined {

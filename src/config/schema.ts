@@ -71,7 +71,7 @@ export const baselineSchema = z.union([
 ]);
 
 /** Common keys of a fault; kind-specific keys are checked by the kind's own schema. */
-export const faultCommonKeys = ['name', 'kind', 'target', 'at', 'atLoad', 'atStage', 'duration', 'probability', 'every', 'random', 'targets', 'pick', 'maxConcurrent', 'until'] as const;
+export const faultCommonKeys = ['name', 'kind', 'target', 'at', 'atLoad', 'atStage', 'duration', 'probability', 'mayBreak', 'every', 'random', 'targets', 'pick', 'maxConcurrent', 'until'] as const;
 
 export const faultSchema = z
   .looseObject({
@@ -83,6 +83,8 @@ export const faultSchema = z
     atStage: z.number().int().min(0).optional(),
     duration: zPositiveDuration.optional(),
     probability: z.number().min(0).max(1).optional(),
+    /** This fault is expected to break the hypothesis: a breach under it does not fail the run (it is still reported). */
+    mayBreak: z.boolean().optional(),
     /** Repeat: one occurrence every this long, from `at` (Chaos Monkey's period). */
     every: zPositiveDuration.optional(),
     /** Repeat: Poisson arrivals with this mean gap, from `at`. */
