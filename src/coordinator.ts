@@ -22,10 +22,10 @@ import { compare, type Clause } from './hypothesis/parse.ts';
 import { measure } from './hypothesis/evaluate.ts';
 import { absorb, completedCount, mergeStats, mergeWindows, summarizeStats } from './metrics/merge.ts';
 import { initHistograms } from './metrics/histogram.ts';
-import { findBreaches, findBreakingPoint, levelOf } from './analysis/breaches.ts';
-import { fitUsl, type Capacity } from './analysis/capacity.ts';
-import { correlate } from './analysis/correlation.ts';
-import { AbortError, EXIT, UsageError } from './errors.ts';
+import { levelOf } from './analysis/breaches.ts';
+import { analyze } from './analysis/analyze.ts';
+import { decideOutcome } from './analysis/gate.ts';
+import { AbortError, UsageError } from './errors.ts';
 import { startEnvironment, type Environment } from './environment.ts';
 import { VERSION } from './version.ts';
 import type { SearchProfile } from './profiles/search.ts';
@@ -68,7 +68,6 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
   const stageEnds: number[] = [];
   let abortReason: string | undefined;
   let fatal: string | undefined;
-  let baselineFailed = false;
   const emit = (e: TimelineEvent) => {
     timeline.events.push(e);
     opts.onEvent?.(e);
@@ -104,6 +103,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
     command: opts.command,
   };
   emit({ t: runStart, type: 'run-start' });
+  for (const message of scenario.warnings ?? []) emit({ t: runStart, type: 'note', message });
 
   // Stop conditions: consecutive windows meeting the condition for `for` (at least one window).
   const stopRuns = scenario.stop.map(() => 0);
@@ -183,7 +183,6 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
     if (stageWindowsWait && w.stage === stageWindowsWait.stage && stageEnds[w.stage] !== undefined && w.end >= stageEnds[w.stage] - 1) stageWindowsWait.resolve();
   };
 
-  let status: Result['outcome'] = { exitCode: EXIT.internal, status: 'error', reason: 'the run did not finish' };
   let searchProfile: SearchProfile | undefined;
   let undoFailures: { fault: string; error: string }[] = [];
   let ticker: NodeJS.Timeout | undefined;
@@ -267,8 +266,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
         // The baseline is not the profile's stage: an adaptive profile starts from its own first level.
         if (plan.kind !== 'baseline') prev = verdict;
         if (plan.kind === 'baseline' && scenario.hypothesis.length > 0 && (!verdict.held || verdict.inconclusive)) {
-          baselineFailed = true;
-          abort(verdict.inconclusive ? 'the hypothesis could not be judged at baseline: too few requests per window (raise the baseline rate or lower minSamples)' : 'the hypothesis does not hold at baseline');
+          abort(verdict.inconclusive ? baselineInconclusive(verdict, plan, scenario.minSamples) : 'the hypothesis does not hold at baseline');
           break;
         }
         nextStart = now() + Math.max(50, plan.cooldownMs ?? 0);
@@ -281,9 +279,8 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
     if (!ac.signal.aborted && plans.length) await waitStageEnd(plans.length - 1);
   } catch (e) {
     if (e instanceof UsageError) {
-      status = { exitCode: EXIT.usage, status: 'error', reason: e.problems.join('; ') };
       // Bad usage found at run time (a port in use, a service that never became ready): exit 3 after cleanup.
-      abort(e.problems[0]);
+      abort(e.problems.join('; '));
     } else if (e instanceof AbortError) {
       // Found at run time (a service that never became ready): abort, exit 3.
       abort(e.reason);
@@ -338,6 +335,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
     }
     const secs = ws.reduce((a, x) => a + (x.w.end - x.w.start), 0) / 1000;
     let inconclusive = counted.length === 0;
+    let openClauses: StageVerdict['openClauses'];
     if (inconclusive && plan.kind === 'baseline' && ws.length > 0) {
       // A low baseline may give too few requests per window; judged over the whole stage
       // instead, it still proves (or disproves) the hypothesis at low load.
@@ -345,93 +343,54 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
       const v = evaluateWindow(pooled, scenario.hypothesis, scenario.minSamples);
       inconclusive = v.status === 'inconclusive';
       broke = v.status === 'fail';
+      openClauses = v.clauses.filter((c) => c.status === 'inconclusive').map((c) => ({ clause: c.clause, samples: c.samples }));
     }
     return {
       plan,
       held: !broke,
       inconclusive,
+      ...(openClauses ? { openClauses } : {}),
       generatorLimited: ws.some((x) => x.w.generator.limited),
       achievedRate: secs > 0 ? ws.reduce((a, x) => a + completedCount(x.w.overall), 0) / secs : 0,
     };
   }
 
-  /** The highest load level at which a window was judged and passed (not generator-limited). */
-  function judgedLevel(): number | undefined {
-    let top: number | undefined;
-    timeline.windows.forEach((w, i) => {
-      if (verdicts[i]?.status === 'pass' && !w.generator.limited) top = Math.max(top ?? 0, levelOf(w, plans));
-    });
-    return top;
-  }
-
-  // ---- the result ----
+  // ---- the result: analysis once, then the gate ----
   const runEnd = now();
   meta.endedAt = new Date().toISOString();
   meta.durationMs = runEnd - runStart;
   const stages: StageResult[] = plans.map((p, i) => stageResult(p, i, timeline.windows.filter((w) => w.stage === i), stageStarts[i], stageEnds[i]));
-  const breaches = findBreaches(timeline, verdicts, scenario.hypothesis, scenario.sustain, plans, runEnd);
-  const bp = findBreakingPoint(timeline, verdicts, scenario.hypothesis, scenario.sustain, plans, runStart, runEnd, scenario.expectedPeak);
-  const capacity = computeCapacity(stages, bp.breakingPoint?.lastPassing?.rate ?? (bp.breakingPoint ? undefined : bp.generatorLimit?.heldTo ?? judgedLevel()), scenario.expectedPeak);
   const required = opts.require ?? scenario.require ?? scenario.expectedPeak;
-
-  if (fatal) status = { exitCode: EXIT.internal, status: 'error', reason: fatal.split('\n')[0] };
-  else if (status.exitCode === EXIT.usage) status = { exitCode: EXIT.aborted, status: 'aborted', reason: status.reason };
-  else if (baselineFailed) status = { exitCode: EXIT.aborted, status: 'aborted', reason: abortReason! };
-  else if (abortReason) status = { exitCode: EXIT.aborted, status: 'aborted', reason: abortReason };
-  else status = gate(scenario, required, bp, breaches, judgedLevel(), verdicts.some((v) => v.status === 'fail'));
-  if (undoFailures.length) {
-    status = { exitCode: status.exitCode === EXIT.held ? EXIT.internal : status.exitCode, status: status.exitCode === EXIT.held ? 'error' : status.status, reason: `${status.reason}; could not undo: ${undoFailures.map((f) => `${f.fault} (${f.error})`).join(', ')}` };
-  }
-
-  const result: Result = {
+  const analysis = analyze(timeline, {
+    clauses: scenario.hypothesis,
+    windowMs: scenario.windowMs,
+    sustain: scenario.sustain,
+    minSamples: scenario.minSamples,
+    plans,
+    stages,
+    runStart,
+    runEnd,
+    expectedPeak: scenario.expectedPeak,
+    required,
+    mayBreak: Object.fromEntries(scenario.faults.filter((f) => f.mayBreak).map((f) => [f.name, f.mayBreak!])),
+  });
+  const outcome = decideOutcome(analysis, { fatal, abortReason, undoFailures });
+  return {
     version: RESULT_VERSION,
     meta,
     stages,
     timeline,
-    outcome: status,
-    hypothesis: {
-      clauses: scenario.hypothesis.map((c) => c.text),
-      windowMs: scenario.windowMs,
-      sustain: scenario.sustain,
-      minSamples: scenario.minSamples,
-      required,
-      verdicts: verdicts.map((v) => ({ window: v.window, status: v.status, clauses: v.clauses.map((c) => ({ status: c.status, value: c.value, samples: c.samples })) })),
-    },
-    breakingPoint: bp.breakingPoint ?? null,
-    generatorLimit: bp.generatorLimit ?? null,
-    breaches,
-    faults: correlate(timeline, verdicts, scenario.hypothesis, breaches, { sustain: scenario.sustain, minSamples: scenario.minSamples, plans }),
-    capacity,
+    outcome,
+    ...analysis,
     search: searchProfile?.report() ?? null,
     undoFailures,
   };
-  return result;
 }
 
-function gate(
-  scenario: Scenario,
-  required: number | undefined,
-  bp: ReturnType<typeof findBreakingPoint>,
-  breaches: ReturnType<typeof findBreaches>,
-  judgedTo: number | undefined,
-  anyFailed: boolean,
-): Result['outcome'] {
-  const fmt = (r: number) => `${Math.round(r).toLocaleString('en-US')} req/s`;
-  if (scenario.hypothesis.length === 0) return { exitCode: EXIT.held, status: 'held', reason: 'no hypothesis was given: measured only' };
-  const b = bp.breakingPoint;
-  if (!b && !bp.generatorLimit && judgedTo === undefined && !anyFailed)
-    return { exitCode: EXIT.broke, status: 'broke', reason: `no window had enough requests to judge the hypothesis (minSamples ${scenario.minSamples})` };
-  if (required === undefined) {
-    if (b) return { exitCode: EXIT.broke, status: 'broke', reason: `the hypothesis broke at ${fmt(b.firstFailing.rate)} (${b.clause})` };
-    if (bp.generatorLimit) return { exitCode: EXIT.broke, status: 'broke', reason: `the generator ran out at ${fmt(bp.generatorLimit.rate)} before the hypothesis could be judged further` };
-    const faultBreaches = breaches.filter((x) => x.sustained && x.attribution !== 'load');
-    return { exitCode: EXIT.held, status: 'held', reason: faultBreaches.length ? `the hypothesis held under load; ${faultBreaches.length} breach(es) came with faults` : 'the hypothesis held throughout' };
-  }
-  if (b && b.firstFailing.rate <= required) return { exitCode: EXIT.broke, status: 'broke', reason: `the hypothesis broke at ${fmt(b.firstFailing.rate)}, below the required ${fmt(required)} (${b.clause})` };
-  if (bp.generatorLimit && bp.generatorLimit.rate <= required) return { exitCode: EXIT.broke, status: 'broke', reason: `the generator ran out at ${fmt(bp.generatorLimit.rate)}, below the required ${fmt(required)}: the system was not shown to hold there` };
-  const reached = judgedTo ?? 0;
-  if (reached + 1e-9 < required) return { exitCode: EXIT.broke, status: 'broke', reason: judgedTo === undefined ? `the hypothesis did not pass at any level (required ${fmt(required)})` : `the hypothesis was shown to hold only up to ${fmt(reached)}, below the required ${fmt(required)}` };
-  return { exitCode: EXIT.held, status: 'held', reason: b ? `the hypothesis held up to the required ${fmt(required)}; it broke at ${fmt(b.firstFailing.rate)}` : `the hypothesis held up to ${fmt(reached)} (required ${fmt(required)})` };
+/** Why the baseline could not be judged, naming the clauses and what they had. */
+function baselineInconclusive(v: StageVerdict, plan: StagePlan, minSamples: number): string {
+  const which = (v.openClauses ?? []).map((c) => `"${c.clause}" had ${c.samples} request${c.samples === 1 ? '' : 's'} due`).join(', ');
+  return `the hypothesis could not be judged at baseline: ${which || 'too few requests were due'} over the ${plan.durationMs / 1000}s baseline (minSamples ${minSamples}); raise the baseline rate or duration, or lower minSamples`;
 }
 
 /** Several windows as one (for judging a whole stage). */
@@ -483,23 +442,6 @@ function stageResult(p: StagePlan, i: number, ws: Window[], start: number, end: 
     warmupMs: p.warmupMs || undefined,
     examples: all.examples,
   };
-}
-
-/**
- * Capacity: the highest level that held is the breaking point's last passing level (or,
- * with no breaking point, the highest level judged and passed): the same number the
- * verdict names, with fault windows left out as the breaking point leaves them out.
- */
-function computeCapacity(stages: StageResult[], highestHeld: number | undefined, expectedPeak?: number): Capacity {
-  const cap: Capacity = { highestHeld, expectedPeak, headroom: highestHeld !== undefined && expectedPeak ? highestHeld / expectedPeak : undefined };
-  const pts = stages.filter((s) => s.model === 'open' && !s.generatorLimited).map((s) => ({ offered: s.offeredRate, achieved: s.achievedRate }));
-  const fit = fitUsl(pts);
-  if (typeof fit === 'string') cap.uslNote = fit;
-  else {
-    cap.usl = fit;
-    cap.uslNote = fit.note;
-  }
-  return cap;
 }
 
 function fmtValue(c: Clause, v: number): string {

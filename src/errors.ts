@@ -5,6 +5,8 @@ export const EXIT = {
   usage: 2,
   aborted: 3,
   internal: 4,
+  /** Too few requests were due, or the generator (not the system) was the limit, where the verdict was needed. */
+  inconclusive: 5,
 } as const;
 
 /** Bad usage or an invalid scenario: printed as one line per problem, exit 2. */

@@ -10,8 +10,10 @@ import type { Breach, BreakingPoint, BreakingPointResult } from './analysis/brea
 import type { Capacity } from './analysis/capacity.ts';
 import type { FaultCorrelation } from './analysis/correlation.ts';
 import type { StageResult, Timeline } from './timeline.ts';
+import type { ClauseVerdict, GeneratorSummary, HypothesisSection, StageOutcome } from './analysis/analyze.ts';
 
-export const RESULT_VERSION = 1;
+/** 2: the analysis is stored whole (typed clauses, clause and stage outcomes, inconclusive); `report` upgrades version 1 on load. */
+export const RESULT_VERSION = 2;
 
 export interface RunMeta {
   faultline: string;
@@ -40,8 +42,15 @@ export interface Result {
   stages: StageResult[];
   timeline: Timeline;
   /** Exit code the run ended with, and why. */
-  outcome: { exitCode: number; status: 'held' | 'broke' | 'aborted' | 'error'; reason: string };
-  hypothesis?: unknown;
+  outcome: { exitCode: number; status: 'held' | 'broke' | 'inconclusive' | 'aborted' | 'error'; reason: string };
+  /** The hypothesis as judged: typed clauses, judging parameters, every window's verdict. */
+  hypothesis?: HypothesisSection;
+  /** Each clause's verdict for the run (pass, fail, inconclusive), as every report shows it. */
+  clauses?: ClauseVerdict[];
+  /** Each stage's outcome, by stage index. */
+  stageOutcomes?: StageOutcome[];
+  /** Generator health over the run. */
+  generator?: GeneratorSummary;
   /** The lowest load at which the hypothesis broke and stayed broken, no fault active; null when it did not. */
   breakingPoint?: BreakingPoint | null;
   /** Where the generator, not the system, ran out first; null when it did not. */

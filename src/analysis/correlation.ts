@@ -74,9 +74,12 @@ export interface FaultCorrelation {
   /** Epoch ms. */
   start: number;
   end: number;
-  /** Since the run started, ms. */
+  /** Since the run started, ms: when the effect was in place and when its undo had taken effect. */
   startElapsedMs: number;
   endElapsedMs: number;
+  /** When the start and the stop were asked for (trigger, duration over), since the run started, ms. */
+  requestedStartElapsedMs?: number;
+  requestedEndElapsedMs?: number;
   /** Still active when the run ended (it was undone at the end). */
   activeAtEnd: boolean;
   /** Offered load when the fault started, req/s. */
@@ -318,6 +321,8 @@ export function correlate(
       blastRadius: radius,
       resolutionMs: t.tickMs,
     };
+    if (startEv?.type === 'fault-start' && startEv.requestedAt !== undefined) out.requestedStartElapsedMs = startEv.requestedAt - runStart;
+    if (stopEv?.type === 'fault-stop' && stopEv.requestedAt !== undefined) out.requestedEndElapsedMs = stopEv.requestedAt - runStart;
     if (impact) out.impact = impact;
     if (timeToImpactMs !== undefined) out.timeToImpactMs = timeToImpactMs;
     if (timeToRecoveryMs !== undefined) out.timeToRecoveryMs = timeToRecoveryMs;

@@ -312,6 +312,7 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
       }
       if (kind.targets === 'any' && t !== undefined && !isService && !isProxy) problems.push(`${where}: expected a declared proxy or service, got ${JSON.stringify(t)}`);
     }
+    if (Array.isArray(f.mayBreak)) for (const [j, n] of f.mayBreak.entries()) if (!requestNames.includes(n)) problems.push(`${at}.mayBreak[${j}]: no request is named "${n}" (requests: ${requestNames.join(', ')})`);
     const t = f.target;
     const rest: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(f)) if (!(faultCommonKeys as readonly string[]).includes(k)) rest[k] = v;
@@ -338,7 +339,7 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
       atStage: f.atStage,
       duration: f.duration,
       probability: f.probability,
-      ...(f.mayBreak ? { mayBreak: true } : {}),
+      ...(f.mayBreak === true || Array.isArray(f.mayBreak) ? { mayBreak: f.mayBreak } : {}),
       params: pr.data,
     });
   });

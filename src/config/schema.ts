@@ -83,8 +83,11 @@ export const faultSchema = z
     atStage: z.number().int().min(0).optional(),
     duration: zPositiveDuration.optional(),
     probability: z.number().min(0).max(1).optional(),
-    /** This fault is expected to break the hypothesis: a breach under it does not fail the run (it is still reported). */
-    mayBreak: z.boolean().optional(),
+    /**
+     * This fault is expected to break the hypothesis: `true`, or the request names it may hurt
+     * (its blast radius must stay within them). A breach it may cause is reported but does not fail the run.
+     */
+    mayBreak: z.union([z.boolean(), z.array(z.string().min(1)).min(1)]).optional(),
     /** Repeat: one occurrence every this long, from `at` (Chaos Monkey's period). */
     every: zPositiveDuration.optional(),
     /** Repeat: Poisson arrivals with this mean gap, from `at`. */

@@ -88,8 +88,9 @@ export function demoScenario(mode: ShopMode, ports: DemoPorts, scale = 1): Scena
     },
     proxies: { payment: { listen: `127.0.0.1:${ports.proxy}`, upstream: `127.0.0.1:${ports.payment}`, mode: 'tcp' } },
     faults: [
-      { name: 'slow payment', kind: 'latency', target: 'payment', latency: '800ms', jitter: '200ms', atLoad: '1x', duration: d(DEMO.slowPaymentMs) },
-      { name: 'payment crash', kind: 'kill', target: 'payment', restart: d(DEMO.restartMs), atLoad: '2x' },
+      // Payment trouble may hurt checkout (it needs payment); anything beyond it — products — fails the run.
+      { name: 'slow payment', kind: 'latency', target: 'payment', latency: '800ms', jitter: '200ms', atLoad: '1x', duration: d(DEMO.slowPaymentMs), mayBreak: ['checkout'] },
+      { name: 'payment crash', kind: 'kill', target: 'payment', restart: d(DEMO.restartMs), atLoad: '2x', mayBreak: ['checkout'] },
     ],
   };
 }

@@ -42,8 +42,8 @@ export interface FaultSpecBase {
   duration?: number;
   /** Probability 0..1 (toxicity): per connection for TCP faults, per request for HTTP faults. */
   probability?: number;
-  /** Expected to break the hypothesis: its breaches are reported but do not fail the run. */
-  mayBreak?: boolean;
+  /** Expected to break the hypothesis (true), or to hurt only these request names: such breaches are reported but do not fail the run. */
+  mayBreak?: true | string[];
   /** Kind-specific parameters, as validated by the kind's schema. */
   params: Record<string, unknown>;
   /** One occurrence of a repeating fault (every, random): the name the user gave it, and which occurrence (1-based). */

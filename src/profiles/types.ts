@@ -31,8 +31,10 @@ export interface StageVerdict {
   plan: StagePlan;
   /** Every clause passed in every counted window (no breach lasting `sustain`). */
   held: boolean;
-  /** Too few samples to judge. */
+  /** Too few requests due to judge. */
   inconclusive: boolean;
+  /** The clauses that could not be judged, with the requests they had (baseline). */
+  openClauses?: { clause: string; samples: number }[];
   generatorLimited: boolean;
   achievedRate: number;
 }

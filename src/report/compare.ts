@@ -7,7 +7,7 @@
 import type { Result } from '../result.ts';
 import type { StageResult } from '../timeline.ts';
 import type { FaultCorrelation } from '../analysis/correlation.ts';
-import { correlateResult } from '../analysis/correlation.ts';
+import { upgradeResult } from '../analysis/upgrade.ts';
 import { ms, pct, rate, table, type Paint } from './format.ts';
 
 export interface CompareThresholds {
@@ -80,11 +80,24 @@ function levelText(s: StageResult): string {
   return `${rate(s.offeredRate)} req/s`;
 }
 
-export function compareResults(base: Result, next: Result, th: CompareThresholds = DEFAULT_THRESHOLDS): Comparison {
+export function compareResults(baseIn: Result, nextIn: Result, th: CompareThresholds = DEFAULT_THRESHOLDS): Comparison {
+  // Both read as the current version: the analysis each run stored (an old file is analysed once on load).
+  const base = upgradeResult(baseIn);
+  const next = upgradeResult(nextIn);
   const rows: CompareRow[] = [];
   const warnings: string[] = [];
-  const clausesOf = (r: Result) => ((r.hypothesis as { clauses?: string[] } | undefined)?.clauses ?? []).join(', ');
+  const clausesOf = (r: Result) => (r.hypothesis?.clauses ?? []).map((c) => c.text).join(', ');
   if (clausesOf(base) !== clausesOf(next)) warnings.push(`the hypotheses differ ("${clausesOf(base)}" vs "${clausesOf(next)}"): capacities are measured against different promises`);
+
+  // Each clause's verdict, as each run's own report showed it.
+  const nextClauses = new Map((next.clauses ?? []).map((c) => [c.clause, c]));
+  for (const ca of base.clauses ?? []) {
+    const cb = nextClauses.get(ca.clause);
+    if (!cb) continue;
+    const rank = { pass: 2, inconclusive: 1, fail: 0 } as const;
+    const v: RowVerdict = rank[cb.outcome] < rank[ca.outcome] ? (cb.outcome === 'fail' ? 'regression' : 'n/a') : rank[cb.outcome] > rank[ca.outcome] ? 'improved' : 'ok';
+    rows.push({ what: `clause ${ca.clause}`, base: ca.outcome, new: cb.outcome, change: ca.outcome === cb.outcome ? '—' : `${ca.outcome} → ${cb.outcome}`, verdict: v, note: cb.outcome !== 'pass' ? cb.reason : undefined });
+  }
 
   // Capacity.
   const ca = capacityOf(base);
@@ -132,8 +145,8 @@ export function compareResults(base: Result, next: Result, th: CompareThresholds
   if (!common) warnings.push('the runs share no load level: p99 and error rates cannot be compared level by level');
 
   // Faults, matched by name (and order, for repeated names).
-  const fa = base.faults ?? correlateResult(base);
-  const fb = next.faults ?? correlateResult(next);
+  const fa = base.faults ?? [];
+  const fb = next.faults ?? [];
   const key = (list: FaultCorrelation[]) => {
     const seen = new Map<string, number>();
     return list.map((f) => {

@@ -19,7 +19,7 @@ import { mergeEncoded, percentileMs, view } from '../metrics/histogram.ts';
 import { parseClause, isLatency } from '../hypothesis/parse.ts';
 import { writeFileAtomic } from './json.ts';
 import { breachText, brokeIt, verdictSentence, impactText, recoveryText } from './terminal.ts';
-import { clauseVerdicts, runStartOf } from './clauses.ts';
+import { runStartOf } from './clauses.ts';
 import { int, ms, pct, rate } from './format.ts';
 import { EXIT } from '../errors.ts';
 
@@ -99,7 +99,7 @@ function chartData(r: Result): ChartData {
     const h = view(enc);
     return h.totalCount > 0 ? percentileMs(h, p) : null;
   };
-  const clauses = (((r.hypothesis as { clauses?: string[] } | undefined)?.clauses ?? []) as string[]).map((c) => parseClause(c)).filter((c) => typeof c !== 'string');
+  const clauses = r.hypothesis?.clauses ?? [];
   const bp = r.breakingPoint;
   const bpWindow = bp ? W[bp.firstFailing.window] : undefined;
 
@@ -175,23 +175,24 @@ function body(r: Result): string {
   parts.push('</section>');
 
   // Hypothesis clauses.
-  const cv = clauseVerdicts(r);
+  const cv = r.clauses ?? [];
   if (cv.length) {
     parts.push('<h2>Hypothesis</h2>');
     parts.push(
       tableHtml(
-        ['clause', 'verdict', 'first failing level', 'measured', 'last passing level'],
+        ['clause', 'verdict', 'why', 'first failing level', 'measured', 'last passing level'],
         cv.map((v) => {
           const bp = v.breakingPoint;
           return [
             `<code>${esc(v.clause)}</code>`,
-            v.failed ? '<span class="bad">broke</span>' : bp ? '<span class="warn">broke above the required level</span>' : '<span class="good">held</span>',
+            v.outcome === 'fail' ? '<span class="bad">fail</span>' : v.outcome === 'inconclusive' ? '<span class="warn">inconclusive</span>' : '<span class="good">pass</span>',
+            esc(v.reason),
             bp ? esc(`${rate(bp.firstFailing.rate)} req/s`) : '—',
             bp ? esc(breachText(bp.clause, bp.value)) : '—',
             bp?.lastPassing ? esc(`${rate(bp.lastPassing.rate)} req/s`) : v.heldTo !== undefined && !bp ? esc(`held to ${rate(v.heldTo)} req/s`) : '—',
           ];
         }),
-        [false, false, true, false, true],
+        [false, false, false, true, false, true],
       ),
     );
   }

@@ -14,7 +14,7 @@ import { writeHtml } from './html.ts';
 import { writeJunit } from './junit.ts';
 import { writeHdrLog } from './hdrlog.ts';
 import { redact } from './redact.ts';
-import { correlateResult } from '../analysis/correlation.ts';
+import { upgradeResult } from '../analysis/upgrade.ts';
 import { paint } from './format.ts';
 import { renderReport, verdictSentence } from './terminal.ts';
 
@@ -34,11 +34,9 @@ export const reporters: Record<keyof OutputFlags, Reporter | undefined> = {
   hdrLog: writeHdrLog,
 };
 
-/** The result as every report sees it: secrets redacted, fault correlation present. */
+/** The result as every report sees it: secrets redacted, in the current version's shape (an older file is analysed once, here). */
 export function prepare(r: Result): Result {
-  const out = redact(r);
-  if (out.faults === undefined) out.faults = correlateResult(out);
-  return out;
+  return upgradeResult(redact(r));
 }
 
 const flagName = (k: keyof OutputFlags) => (k === 'hdrLog' ? 'hdr-log' : k);

@@ -7,7 +7,6 @@
  */
 import type { Result } from '../result.ts';
 import { writeFileAtomic } from './json.ts';
-import { clauseVerdicts, hypothesisOf } from './clauses.ts';
 import { breachText, brokeIt, impactText, recoveryText } from './terminal.ts';
 import { rate } from './format.ts';
 import { EXIT } from '../errors.ts';
@@ -29,20 +28,23 @@ interface Case {
   time: number;
   failure?: { message: string; type: string; body: string };
   error?: { message: string; type: string };
+  /** Inconclusive: neither passed nor failed. */
+  skipped?: string;
   out?: string;
 }
 
 export function junitXml(r: Result): string {
   const cases: Case[] = [];
-  const h = hypothesisOf(r);
+  const h = r.hypothesis;
   const peak = r.meta.expectedPeak;
   const xp = (v: number) => (peak ? ` (${(v / peak).toFixed(2)}× expected peak)` : '');
   const secs = (r.meta.durationMs ?? 0) / 1000;
   const required = h?.required ?? undefined;
-  for (const v of clauseVerdicts(r)) {
+  // The clause verdicts the run stored: the same as the terminal's and the HTML's.
+  for (const v of r.clauses ?? []) {
     const c: Case = { classname: 'faultline.hypothesis', name: v.clause, time: secs };
     const bp = v.breakingPoint;
-    if (bp && v.failed) {
+    if (v.outcome === 'fail' && bp && (required === undefined || bp.firstFailing.rate <= required)) {
       const lp = bp.lastPassing ? `; last passing ${rate(bp.lastPassing.rate)} req/s` : '; it passed at no lower level';
       c.failure = {
         type: 'breach',
@@ -56,9 +58,11 @@ export function junitXml(r: Result): string {
           required !== undefined ? `required level: ${rate(required)} req/s` : 'required level: none given',
         ].join('\n'),
       };
-    } else if (bp) c.out = `held up to the required ${rate(required!)} req/s; broke at ${rate(bp.firstFailing.rate)} req/s: ${breachText(bp.clause, bp.value)}`;
-    else if (v.generatorLimited) c.out = `held${v.heldTo !== undefined ? ` up to ${rate(v.heldTo)} req/s` : ''}; the generator ran out at ${rate(v.generatorLimited.rate)} req/s (${v.generatorLimited.reason})`;
-    else c.out = v.heldTo !== undefined ? `held up to ${rate(v.heldTo)} req/s` : 'never judged: too few samples';
+    } else if (v.outcome === 'fail') {
+      c.failure = { type: v.brokenBy.length ? 'fault' : 'gate', message: v.reason, body: `clause: ${v.clause}\n${v.reason}` };
+    } else if (v.outcome === 'inconclusive') {
+      c.skipped = `inconclusive: ${v.reason}`;
+    } else c.out = v.reason;
     cases.push(c);
   }
   for (const f of r.faults ?? []) {
@@ -81,33 +85,37 @@ export function junitXml(r: Result): string {
   }
   if (r.outcome.exitCode === EXIT.aborted || r.outcome.exitCode === EXIT.internal) {
     cases.push({ classname: 'faultline.run', name: 'run completed', time: secs, error: { type: r.outcome.status, message: r.outcome.reason } });
+  } else if (r.outcome.exitCode === EXIT.inconclusive && !cases.some((c) => c.skipped)) {
+    cases.push({ classname: 'faultline.run', name: 'hypothesis judged', time: secs, skipped: r.outcome.reason });
   } else if (r.outcome.exitCode === EXIT.broke && !cases.some((c) => c.failure)) {
     // The gate failed for a reason no clause shows (the generator ran out, the run never reached the level).
     cases.push({ classname: 'faultline.run', name: 'required level reached', time: secs, failure: { type: 'gate', message: r.outcome.reason, body: r.outcome.reason } });
   }
   const failures = cases.filter((c) => c.failure).length;
   const errors = cases.filter((c) => c.error).length;
+  const skipped = cases.filter((c) => c.skipped).length;
   const suite = `faultline: ${r.meta.scenario ?? r.meta.target}`;
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="faultline" tests="${cases.length}" failures="${failures}" errors="${errors}" time="${secs.toFixed(3)}">`,
-    `  <testsuite name="${xml(suite)}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="0" time="${secs.toFixed(3)}" timestamp="${xml(r.meta.startedAt.replace(/Z$/, ''))}">`,
+    `  <testsuite name="${xml(suite)}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${secs.toFixed(3)}" timestamp="${xml(r.meta.startedAt.replace(/Z$/, ''))}">`,
     '    <properties>',
     `      <property name="target" value="${xml(r.meta.target)}"/>`,
     ...(peak !== undefined ? [`      <property name="expectedPeak" value="${peak}"/>`] : []),
-    ...(required !== undefined && required !== null ? [`      <property name="required" value="${required}"/>`] : []),
+    ...(required !== undefined ? [`      <property name="required" value="${required}"/>`] : []),
     `      <property name="exitCode" value="${r.outcome.exitCode}"/>`,
     `      <property name="outcome" value="${xml(r.outcome.reason)}"/>`,
     '    </properties>',
   ];
   for (const c of cases) {
     const open = `    <testcase classname="${xml(c.classname)}" name="${xml(c.name)}" time="${c.time.toFixed(3)}"`;
-    if (!c.failure && !c.error && !c.out) {
+    if (!c.failure && !c.error && !c.out && !c.skipped) {
       lines.push(open + '/>');
       continue;
     }
     lines.push(open + '>');
     if (c.failure) lines.push(`      <failure message="${xml(c.failure.message)}" type="${xml(c.failure.type)}">${xml(c.failure.body)}</failure>`);
+    if (c.skipped) lines.push(`      <skipped message="${xml(c.skipped)}"/>`);
     if (c.error) lines.push(`      <error message="${xml(c.error.message)}" type="${xml(c.error.type)}"/>`);
     if (c.out) lines.push(`      <system-out>${xml(c.out)}</system-out>`);
     lines.push('    </testcase>');

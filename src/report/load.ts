@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { Result } from '../result.ts';
 import { RESULT_VERSION } from '../result.ts';
 import { UsageError } from '../errors.ts';
+import { upgradeResult } from '../analysis/upgrade.ts';
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -51,5 +52,5 @@ export async function loadResult(path: string): Promise<Result> {
   }
   const problem = resultProblem(v);
   if (problem) throw new UsageError(`${path}: ${problem}`);
-  return v as Result;
+  return upgradeResult(v as Result);
 }

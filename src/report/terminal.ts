@@ -89,10 +89,16 @@ export function verdictSentence(r: Result): string {
   if (gl) return `The generator ran out first, at ${rate(gl.rate)} req/s: ${gl.reason}. The system held${gl.heldTo !== undefined ? ` up to ${rate(gl.heldTo)} req/s` : ''}; no breaking point can be named above that.`;
   const cap = r.capacity;
   if (r.outcome.status === 'aborted') return `Run aborted: ${r.outcome.reason}.`;
-  const clauses = (r.hypothesis as { clauses?: string[] } | undefined)?.clauses ?? [];
+  const clauses = r.hypothesis?.clauses ?? [];
   if (clauses.length === 0) return 'No hypothesis given: measured only.';
+  if (r.outcome.status === 'inconclusive') return `Inconclusive: ${r.outcome.reason.replace(/^inconclusive: /, '')}.`;
   const underFaults = (r.faults ?? []).filter(brokeIt).length;
-  const faultNote = underFaults ? ` It broke only under ${underFaults === 1 ? 'a fault' : `${underFaults} faults`} (see the fault table).` : '';
+  const blamed = [...new Set((r.clauses ?? []).flatMap((c) => c.brokenBy))];
+  const faultNote = blamed.length
+    ? ` It broke under ${blamed.map((f) => `"${f}"`).join(', ')}, not declared mayBreak: the run fails.`
+    : underFaults
+      ? ` It broke only under ${underFaults === 1 ? 'a fault' : `${underFaults} faults`} declared mayBreak (see the fault table).`
+      : '';
   if (cap?.highestHeld !== undefined) return `Hypothesis held at every level up to ${rate(cap.highestHeld)} req/s${x(cap.highestHeld)}.${faultNote}`;
   if (r.outcome.status === 'held') {
     const top = Math.max(0, ...r.stages.filter((s) => s.model === 'open').map((s) => Math.max(s.offeredRate, s.rateTo ?? 0)));
@@ -107,7 +113,16 @@ const EXIT_MEANING: Record<number, string> = {
   [EXIT.usage]: 'bad usage or invalid scenario',
   [EXIT.aborted]: 'aborted',
   [EXIT.internal]: 'internal error',
+  [EXIT.inconclusive]: 'inconclusive: too few requests were due, or the generator was the limit, where the verdict was needed',
 };
+
+/** One line per clause: its outcome for the run and why (the same verdicts JUnit and HTML show). */
+export function clauseLines(r: Result, p: Paint): string[] {
+  const cv = r.clauses ?? [];
+  if (!cv.length) return [];
+  const mark = { pass: p.green('✓ pass'), fail: p.red.bold('✗ fail'), inconclusive: p.yellow('? inconclusive') } as const;
+  return cv.map((v) => `  ${mark[v.outcome]}  ${v.clause} — ${v.reason}`);
+}
 
 export function renderReport(r: Result, p: Paint, files: string[] = []): string {
   const out: string[] = [];
@@ -117,6 +132,7 @@ export function renderReport(r: Result, p: Paint, files: string[] = []): string 
   out.push('');
   const sentence = verdictSentence(r);
   out.push(r.outcome.exitCode === EXIT.held ? p.green.bold(sentence) : r.outcome.exitCode === EXIT.broke ? p.red.bold(sentence) : p.yellow.bold(sentence));
+  out.push(...clauseLines(r, p));
   const cap = r.capacity;
   if (cap?.highestHeld !== undefined && cap.headroom !== undefined) out.push(`Capacity: holds to ${rate(cap.highestHeld)} req/s, ${cap.headroom.toFixed(2)}× expected peak.`);
   if (cap?.uslNote) out.push(p.dim(`Scalability: ${cap.uslNote}.`));
@@ -127,7 +143,7 @@ export function renderReport(r: Result, p: Paint, files: string[] = []): string 
   if (faults.length) {
     out.push('');
     out.push(p.bold('Faults'));
-    out.push(faultTable(faults, p));
+    out.push(faultTable(faults, p, allowedToBreak(r)));
   }
   const breaches = breachLines(r, p);
   if (breaches.length) {
@@ -199,16 +215,31 @@ export function blastText(f: FaultCorrelation, p: Paint): string {
   return parts.join(' ');
 }
 
-export function faultTable(faults: readonly FaultCorrelation[], p: Paint): string {
+/** Faults declared `mayBreak` that did break a clause. */
+export function allowedToBreak(r: Result): Set<string> {
+  return new Set((r.clauses ?? []).flatMap((c) => c.brokenByAllowed ?? []));
+}
+
+/** "10.02s–14.10s", and what was asked for when the effect came or went later than that (a fault is timed by its effect). */
+export function whenText(f: FaultCorrelation): string {
+  const actual = `${secs(f.startElapsedMs)}–${f.activeAtEnd ? 'end' : secs(f.endElapsedMs)}`;
+  const rs = f.requestedStartElapsedMs;
+  const re = f.requestedEndElapsedMs;
+  const off = (a: number | undefined, b: number) => a !== undefined && Math.abs(b - a) >= 50;
+  if (!off(rs, f.startElapsedMs) && (f.activeAtEnd || !off(re, f.endElapsedMs))) return actual;
+  return `${actual} (asked ${secs(rs ?? f.startElapsedMs)}–${f.activeAtEnd || re === undefined ? (f.activeAtEnd ? 'end' : secs(f.endElapsedMs)) : secs(re)})`;
+}
+
+export function faultTable(faults: readonly FaultCorrelation[], p: Paint, allowed: ReadonlySet<string> = new Set()): string {
   const head = ['fault', 'when', 'load at start', 'impact', 'time to impact', 'time to recovery', 'held?', 'blast radius'];
   const rows = faults.map((f) => [
     `${f.fault} (${f.kind}${f.target ? ` → ${f.target}` : ''})`,
-    `${secs(f.startElapsedMs)}–${f.activeAtEnd ? 'end' : secs(f.endElapsedMs)}`,
+    whenText(f),
     `${rate(f.offeredRate)} req/s`,
     f.held ? impactText(f) : p.red(impactText(f)),
     secs(f.timeToImpactMs),
     f.recovery === 'not-recovered' ? p.red(recoveryText(f)) : recoveryText(f),
-    f.held ? p.green('yes') : brokeIt(f) ? p.red.bold('NO') : p.yellow('no (load)'),
+    f.held ? p.green('yes') : brokeIt(f) ? (allowed.has(f.fault) ? p.yellow('no (mayBreak)') : p.red.bold('NO')) : p.yellow('no (load)'),
     blastText(f, p),
   ]);
   return table(head, rows, [false, false, true, false, true, false, false, false], p);

@@ -166,12 +166,14 @@ describe('files', () => {
     const cases = findAll(doc, 'testcase');
     expect(cases.map((c) => c.attrs.name)).toEqual(['p99 < 400ms', 'hypothesis held during dep latency']);
     const [clause, fault] = cases;
-    expect(findAll(clause, 'failure')).toHaveLength(0);
+    // The fault is not declared mayBreak: the clause fails because of it, as the exit code says.
+    expect(findAll(clause, 'failure')[0].attrs).toMatchObject({ type: 'fault', message: 'broke under "dep latency" (not declared mayBreak)' });
+    expect(runOut.code).toBe(1);
     const failure = findAll(fault, 'failure')[0];
     expect(failure.attrs.message).toMatch(/^broke under dep latency \(latency\) at 100 req\/s: p99 \S+ → \S+ ≥ 400ms/);
     expect(failure.attrs.message).toMatch(/time to impact \d+\.\d+s/);
     expect(failure.attrs.message).toMatch(/affected: slow/);
-    expect(findAll(doc, 'testsuite')[0].attrs).toMatchObject({ tests: '2', failures: '1', errors: '0' });
+    expect(findAll(doc, 'testsuite')[0].attrs).toMatchObject({ tests: '2', failures: '2', errors: '0' });
   });
 
   it('HDR log: HdrHistogram’s HistogramLogReader reads back every window, overall and per request name', async () => {
