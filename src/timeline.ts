@@ -55,7 +55,19 @@ export interface Stats {
    * not only when the stalled requests finally complete. Absent when none waited.
    */
   pending?: string;
+  /** Where the time went, per phase (absent when the window saw no request of this name). */
+  phases?: Phases;
 }
+
+/** The phases of a request, as k6 names them; each an HDR histogram (encoded, microseconds). */
+export const PHASES = ['wait', 'connect', 'ttfb', 'transfer'] as const;
+export type Phase = (typeof PHASES)[number];
+/**
+ * wait: from the intended send to the send, waiting for a free connection slot inside the generator (open model);
+ * connect: opening a new connection (one sample per new connection, under the name of the request that opened it);
+ * ttfb: from the request on the wire to the first byte of its response; transfer: from that byte to the last.
+ */
+export type Phases = Partial<Record<Phase, string>>;
 
 /** Generator health for a window: whether the generator, not the target, was the limit. */
 export interface GeneratorHealth {

@@ -31,6 +31,12 @@ export interface H1Handler {
   readonly wantsBody: boolean;
   /** A HEAD request: its response has no body whatever its headers say. */
   readonly head: boolean;
+  /** performance.now() when its bytes were handed to the socket; 0 when that was the moment it was sent. */
+  writtenAt: number;
+  /** performance.now() of the packet holding its response's first byte; 0 until then. */
+  firstByteAt: number;
+  /** A new connection was opened for this request (it was first in line for it), in `ms`. */
+  onConnected(ms: number): void;
 }
 
 export interface H1Options {
@@ -123,6 +129,9 @@ export class H1Connection implements ResponseSink {
   corked = false;
   destroyed = false;
   connectTimer: NodeJS.Timeout | undefined;
+  /** When the current connection attempt began, and when the packet being parsed arrived (performance.now()). */
+  connectStartedAt = 0;
+  chunkAt = 0;
   /** One parser per connection: a callback may open the next connection while this one's parser is mid-packet. */
   parser: ResponseParser = new ResponseParser(this);
 
@@ -145,10 +154,10 @@ export class H1Connection implements ResponseSink {
       if (this.socket === undefined) this.connect();
       return;
     }
-    this.write(h, bytes);
+    this.write(h, bytes, 0);
   }
 
-  private write(h: H1Handler, bytes: Buffer): void {
+  private write(h: H1Handler, bytes: Buffer, at: number): void {
     const s = this.socket!;
     if (this.opts.pipelining > 1 && !this.corked) {
       // Requests this connection gets in the same turn of the event loop leave in one writev.
@@ -157,6 +166,7 @@ export class H1Connection implements ResponseSink {
       process.nextTick(this.uncork);
     }
     this.inflight.push(h);
+    h.writtenAt = at;
     s.write(bytes);
     h.onRequestStart(this);
   }
@@ -168,6 +178,7 @@ export class H1Connection implements ResponseSink {
 
   private connect(): void {
     const s = net.connect({ host: this.opts.host, port: this.opts.port, noDelay: true });
+    this.connectStartedAt = performance.now();
     this.socket = s;
     const parser = new ResponseParser(this);
     this.parser = parser;
@@ -180,12 +191,15 @@ export class H1Connection implements ResponseSink {
       clearTimeout(this.connectTimer);
       this.connectTimer = undefined;
       this.connected = true;
+      const now = performance.now();
       const waiting = this.pending;
       this.pending = [];
-      for (const p of waiting) this.write(p.h, p.bytes);
+      if (waiting.length > 0) waiting[0].h.onConnected(now - this.connectStartedAt);
+      for (const p of waiting) this.write(p.h, p.bytes, now);
     });
     s.on('data', (chunk: Buffer) => {
       if (this.socket !== s) return;
+      this.chunkAt = performance.now();
       if (parser.feed(chunk) || this.socket !== s) return;
       const why = parser.error;
       if (why !== undefined) this.fail(s, coded(`invalid HTTP response: ${why}`, MALFORMED, 'HTTPParserError'));
@@ -273,6 +287,10 @@ export class H1Connection implements ResponseSink {
   awaiting(): number {
     const h = this.inflight.peek();
     return h === undefined ? NONE : h.head ? HEAD : ANY;
+  }
+
+  onResponseBegin(): void {
+    this.inflight.peek()!.firstByteAt = this.chunkAt;
   }
 
   onStatus(status: number): void {

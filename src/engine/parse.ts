@@ -24,6 +24,8 @@
 export interface ResponseSink {
   /** The request the next response answers: NONE (no request waits), ANY, or HEAD (no body whatever the headers say). */
   awaiting(): number;
+  /** The first byte of a response arrived (after any empty lines): time to first byte ends here. */
+  onResponseBegin(): void;
   /** A final (non-1xx) status line and headers arrived. */
   onStatus(status: number): void;
   /** Body bytes (views into the packet: copy what you keep). Called only while `wantsBody()`. */
@@ -221,6 +223,7 @@ export class ResponseParser {
         return -1;
       }
       this.started = true;
+      this.sink.onResponseBegin();
     }
     // Not HTTP at all (an SSH banner, TLS, a stray byte): refused at once rather than waiting for a head that never ends.
     for (let k = 0; k < 5 && from + k < end; k++) {

@@ -3,7 +3,7 @@
  * stage summary. Histograms merge exactly (HDR add), counters add.
  */
 import type { Histogram } from 'hdr-histogram-js';
-import { ERROR_KINDS, type ErrorKind, type GeneratorHealth, type LatencySummary, type Stats, type Window } from '../timeline.ts';
+import { ERROR_KINDS, PHASES, type Phases, type ErrorKind, type GeneratorHealth, type LatencySummary, type Stats, type Window } from '../timeline.ts';
 import type { WireStats, WireWindow } from '../engine/messages.ts';
 import { encode, mergeEncoded, summarize, view } from './histogram.ts';
 
@@ -32,6 +32,22 @@ export function mergeStats(list: readonly (WireStats | Stats)[]): Stats {
   const out: Stats = { requests, errors, byKind, examples, latency: encode(lat), service: encode(svc) };
   const pend = list.map((s) => s.pending).filter((p): p is string => p !== undefined);
   if (pend.length) out.pending = encode(mergeEncoded(pend));
+  const phases = mergePhases(list);
+  if (phases) out.phases = phases;
+  return out;
+}
+
+/** Phase histograms merged exactly, phase by phase (absent when no part had any). */
+function mergePhases(list: readonly (WireStats | Stats)[]): Phases | undefined {
+  let out: Phases | undefined;
+  for (const p of PHASES) {
+    const parts: string[] = [];
+    for (const s of list) {
+      const h = s.phases?.[p];
+      if (h !== undefined) parts.push(h);
+    }
+    if (parts.length > 0) (out ??= {})[p] = parts.length === 1 ? parts[0] : encode(mergeEncoded(parts));
+  }
   return out;
 }
 

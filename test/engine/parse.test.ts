@@ -18,6 +18,10 @@ class Collect implements ResponseSink {
   awaiting(): number {
     return this.queue.length === 0 ? NONE : this.queue[0] === 'HEAD' ? HEAD : ANY;
   }
+  begun = 0;
+  onResponseBegin(): void {
+    this.begun++;
+  }
   onStatus(status: number): void {
     this.status = status;
     this.body = 0;

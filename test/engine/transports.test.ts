@@ -61,6 +61,9 @@ function viaH1(port: number, method: string): Promise<Outcome> {
     const h: H1Handler = {
       wantsBody: true,
       head: method === 'HEAD',
+      writtenAt: 0,
+      firstByteAt: 0,
+      onConnected() {},
       onRequestStart() {},
       onResponseStart(_c, s) {
         status = s;
