@@ -32,7 +32,8 @@ export function handleError(e: unknown): number {
     return EXIT.usage;
   }
   if (e instanceof UsageError) {
-    for (const p of e.problems) process.stderr.write(`faultline: ${p}\n`);
+    // One line per problem, always: a line break inside a problem (from the input itself) is shown escaped.
+    for (const p of e.problems) process.stderr.write(`faultline: ${p.replace(/\r/g, '\\r').replace(/\n/g, '\\n')}\n`);
     return EXIT.usage;
   }
   process.stderr.write(`faultline: internal error: ${(e as Error)?.stack ?? String(e)}\n`);

@@ -7,6 +7,7 @@ import { Option, type Command } from 'commander';
 import type { ScenarioInput } from '../config/schema.ts';
 import { loadScenarioFile, normalize, type Scenario } from '../config/scenario.ts';
 import { UsageError } from '../errors.ts';
+import { parseDuration } from '../config/units.ts';
 
 export interface ScenarioFlags {
   url?: string;
@@ -36,6 +37,7 @@ export interface ScenarioFlags {
   sustain?: string;
   minSamples?: string;
   errors4xx?: boolean;
+  loadTimeout?: string;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -69,7 +71,8 @@ export function addScenarioFlags(c: Command): Command {
     .option('--window <duration>', 'stats and verdict window (default 1s, at least 100ms)')
     .option('--sustain <n>', 'failing windows in a row that make a breach (default 2)')
     .option('--min-samples <n>', 'fewest requests a window needs to be judged (default 20)')
-    .option('--errors-4xx', 'count 4xx responses as errors');
+    .option('--errors-4xx', 'count 4xx responses as errors')
+    .option('--load-timeout <duration>', 'bound on loading a .ts/.js scenario module (default 10s)');
 }
 
 const num = (v: string | undefined, flag: string): number | undefined => {
@@ -132,7 +135,12 @@ export async function resolveScenario(file: string | undefined, f: ScenarioFlags
     if (f.url !== undefined) throw new UsageError('give a scenario file or --url, not both');
     const o = { ...overrides } as Record<string, unknown>;
     if (load) o.load = dropUndefined(load);
-    return loadScenarioFile(file, o as Partial<ScenarioInput>);
+    let loadTimeoutMs: number | undefined;
+    if (f.loadTimeout !== undefined) {
+      loadTimeoutMs = parseDuration(f.loadTimeout);
+      if (!(loadTimeoutMs! > 0)) throw new UsageError(`--load-timeout: expected a duration like "30s", got ${JSON.stringify(f.loadTimeout)}`);
+    }
+    return loadScenarioFile(file, o as Partial<ScenarioInput>, { loadTimeoutMs });
   }
   if (f.url === undefined) throw new UsageError('nothing to run: give a scenario file, or --url with a rate (e.g. faultline run --url http://127.0.0.1:3000/ --rate 2000 --duration 10s)');
   if (!load) throw new UsageError('--url needs a load: --rate with --duration, --from/--to with --steps and --step-duration, or --concurrency with --duration');

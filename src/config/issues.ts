@@ -14,6 +14,9 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: (strin
       out.push(...formatIssues(is.errors[0] as z.core.$ZodIssue[], path));
     } else if (is.code === 'invalid_union' && is.discriminator !== undefined && 'options' in is) {
       out.push(`${where}: expected ${is.discriminator} to be one of ${(is.options ?? []).join(', ')}`);
+    } else if (is.code === 'invalid_key' && 'issues' in is && Array.isArray(is.issues) && is.issues.length > 0) {
+      // A record's key failed its own schema (a header name with a line break): say what it expected.
+      out.push(`${where}: ${(is.issues[0] as z.core.$ZodIssue).message}`);
     } else {
       out.push(`${where || '(scenario)'}: ${is.message}`);
     }
@@ -23,6 +26,7 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: (strin
 
 export function fmtPath(path: (string | number)[]): string {
   let s = '';
-  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${p}` : p;
+  // A key that is not a plain name (spaces, line breaks, quotes) is quoted, so the path stays one readable line.
+  for (const p of path) s += typeof p === 'number' ? `[${p}]` : !/^[\w$-]+$/.test(p) ? `[${JSON.stringify(p)}]` : s ? `.${p}` : p;
   return s;
 }

@@ -3,14 +3,14 @@
  * object, validate it, report *every* problem with its path, and resolve it
  * into the Scenario the coordinator runs (ms, req/s, fractions, parsed clauses).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { cpus } from 'node:os';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { UsageError } from '../errors.ts';
 import { scenarioSchema, faultCommonKeys, probeCommonKeys, type ScenarioInput, type ScenarioParsed } from './schema.ts';
-import { isLoopbackHost, resolveRate, type RateSpec } from './units.ts';
+import { isLoopbackHost, parseDuration, resolveRate, type RateSpec } from './units.ts';
 import { profiles, type RateResolver } from '../profiles/index.ts';
 import type { Profile, StagePlan } from '../profiles/types.ts';
 import { openStage, fmtRate } from '../profiles/types.ts';
@@ -22,7 +22,7 @@ import { probeKinds } from '../probes/index.ts';
 import type { ProbeSpec } from '../probes/types.ts';
 import { expandRepeats, plannedRunMs, type FaultSchedule, type RepeatSpec } from '../faults/schedule.ts';
 import { missingForHosts } from '../hosts/tools.ts';
-import { loadModule } from './loadModule.ts';
+import { loadModule, withLoadTimeout, describeLoadError, LoadError, DEFAULT_LOAD_TIMEOUT_MS } from './loadModule.ts';
 import { formatIssues } from './issues.ts';
 import { loadSpecSchemas } from './parts.ts';
 
@@ -79,12 +79,48 @@ export const DEFAULTS = {
 
 export const defaultWorkers = () => Math.max(1, cpus().length - 1);
 
+/** Most distinct request names in one scenario: each keeps its own histograms in every window. */
+export const MAX_REQUEST_NAMES = 500;
+
+/** Largest scenario file read (bytes); FAULTLINE_MAX_SCENARIO_BYTES changes it. */
+export const MAX_SCENARIO_BYTES = 5 * 1024 * 1024;
+
+export interface LoadOptions {
+  /** Bound on loading a TS/JS module, its top-level awaits and default export included (default 10 s; FAULTLINE_LOAD_TIMEOUT). */
+  loadTimeoutMs?: number;
+}
+
+function envNumber(name: string, parse: (v: string) => number | undefined): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = parse(v);
+  if (n === undefined || !(n > 0)) throw new UsageError(`${name}: expected a positive ${name.endsWith('TIMEOUT') ? 'duration like "30s"' : 'number'}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
 /** Reads and validates a scenario file. Every problem is a UsageError line. */
-export async function loadScenarioFile(file: string, overrides: Partial<ScenarioInput> = {}): Promise<Scenario> {
+export async function loadScenarioFile(file: string, overrides: Partial<ScenarioInput> = {}, opts: LoadOptions = {}): Promise<Scenario> {
   const abs = resolve(file);
   const ext = extname(abs).toLowerCase();
+  const isData = ext === '.yaml' || ext === '.yml' || ext === '.json';
+  const isModule = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'].includes(ext);
+  if (!isData && !isModule) throw new UsageError(`${file}: unknown scenario type "${ext || '(none)'}": use .ts, .js, .mjs, .json, .yaml or .yml`);
+  // Size first, before reading: a 50 MB YAML file would take seconds to parse.
+  let size: number;
+  try {
+    const st = await stat(abs);
+    if (!st.isFile()) throw new UsageError(`cannot read scenario ${file}: not a file`);
+    size = st.size;
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`cannot read scenario ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  const maxBytes = envNumber('FAULTLINE_MAX_SCENARIO_BYTES', (v) => (/^\d+$/.test(v) ? Number(v) : undefined)) ?? MAX_SCENARIO_BYTES;
+  if (size > maxBytes) {
+    throw new UsageError(`${file}: ${(size / 1048576).toFixed(1)} MB is over the ${(maxBytes / 1048576).toFixed(1)} MB limit for a scenario file (raise it with FAULTLINE_MAX_SCENARIO_BYTES)`);
+  }
   let raw: unknown;
-  if (ext === '.yaml' || ext === '.yml' || ext === '.json') {
+  if (isData) {
     let text: string;
     try {
       text = await readFile(abs, 'utf8');
@@ -97,21 +133,24 @@ export async function loadScenarioFile(file: string, overrides: Partial<Scenario
       const msg = (e as Error).message.split('\n')[0];
       throw new UsageError(`${file}: invalid ${ext === '.json' ? 'JSON' : 'YAML'}: ${msg}`);
     }
-  } else if (['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'].includes(ext)) {
+  } else {
+    const timeoutMs = opts.loadTimeoutMs ?? envNumber('FAULTLINE_LOAD_TIMEOUT', parseDuration) ?? DEFAULT_LOAD_TIMEOUT_MS;
     try {
-      await readFile(abs);
-    } catch {
-      throw new UsageError(`cannot read scenario ${file}: no such file`);
-    }
-    try {
-      const mod = (await loadModule(abs)) as { default?: unknown; scenario?: unknown };
-      raw = mod.default ?? mod.scenario;
+      raw = await withLoadTimeout(
+        (async () => {
+          const mod = await loadModule(abs);
+          const v = mod.default ?? mod.scenario;
+          // An async default export (a promise of the scenario) is awaited, within the same bound.
+          return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function' ? await (v as Promise<unknown>) : v;
+        })(),
+        timeoutMs,
+        file,
+      );
     } catch (e) {
-      throw new UsageError(`${file}: cannot load: ${(e as Error).message.split('\n')[0]}`);
+      if (e instanceof LoadError && /did not finish loading/.test(e.message)) throw new UsageError(e.message);
+      throw new UsageError(`${file}: cannot load: ${e instanceof LoadError ? e.message : describeLoadError(e)}`);
     }
     if (raw === undefined) throw new UsageError(`${file}: expected \`export default defineScenario({...})\``);
-  } else {
-    throw new UsageError(`${file}: unknown scenario type "${ext || '(none)'}": use .ts, .js, .mjs, .json, .yaml or .yml`);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`${file}: expected a scenario object at the top level`);
   return normalize({ ...(raw as object), ...stripUndefined(overrides) } as ScenarioInput, abs);
@@ -194,7 +233,17 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
     });
   });
   if (origin === undefined && !problems.some((p) => p.startsWith('target'))) problems.push('target: expected the base URL of the system under test, e.g. "http://127.0.0.1:8080"');
-  const requestNames = [...new Set(requests.map((r) => r.name))];
+  // One name, one set of histograms: two requests with the same name would be merged unseen.
+  const firstWithName = new Map<string, number>();
+  requests.forEach((r, i) => {
+    const j = firstWithName.get(r.name);
+    if (j === undefined) firstWithName.set(r.name, i);
+    else problems.push(`requests[${i}].name: "${r.name}" is also the name of requests[${j}]; give each request its own name (stats are kept per name)`);
+  });
+  const requestNames = [...firstWithName.keys()];
+  if (requestNames.length > MAX_REQUEST_NAMES) {
+    problems.push(`requests: ${requestNames.length} request names is over the limit of ${MAX_REQUEST_NAMES} (each name keeps its own latency histograms in every window); group requests under fewer names`);
+  }
 
   // Load profile (validated now so rate problems are reported with the rest).
   const loadCfg = s.load;
@@ -286,6 +335,7 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
   const faults: FaultSpecBase[] = [];
   const repeating: { index: number; repeat: RepeatSpec }[] = [];
   const names = new Set<string>();
+  const namedAt = new Map<string, string>();
   (s.faults ?? []).forEach((f, i) => {
     const at = `faults[${i}]`;
     const kind = faultKinds[f.kind];
@@ -322,8 +372,11 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
       return;
     }
     let name = f.name ?? `${f.kind}${t ? ` ${t}` : ''}`;
+    // Events, the fault table and the journal name faults: two the user named alike could not be told apart.
+    if (f.name !== undefined && names.has(name)) problems.push(`${at}.name: "${name}" is also the name of ${namedAt.get(name)}; give each fault its own name`);
     for (let n = 2; names.has(name); n++) name = `${f.name ?? f.kind} #${n}`;
     names.add(name);
+    namedAt.set(name, at);
     if (f.every !== undefined || f.random !== undefined) {
       repeating.push({
         index: faults.length,
@@ -354,6 +407,16 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
     schedules.push(...expanded.schedules);
   }
 
+  if (loadCfg.profile === 'search') {
+    const from = resolveRate(loadCfg.from, expectedPeak);
+    const to = resolveRate(loadCfg.to, expectedPeak);
+    if (from !== undefined && to !== undefined && from > to) problems.push(`load.from: the search starts at ${fmtRate(from)} req/s, above load.to (${fmtRate(to)} req/s); from must not exceed to`);
+    if (loadCfg.bracket) {
+      const [a, b] = loadCfg.bracket.map((r) => resolveRate(r, expectedPeak));
+      if (a !== undefined && b !== undefined && a >= b) problems.push(`load.bracket: expected [passing, failing] with the first below the second, got [${fmtRate(a)}, ${fmtRate(b)}] req/s`);
+    }
+  }
+
   const engine: EngineOptions = {
     workers: s.engine?.workers ?? defaultWorkers(),
     connections: s.engine?.connections ?? DEFAULTS.connections,
@@ -368,6 +431,14 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
 
   if (problems.length) throw new UsageError(problems);
   const warnings = faultWarnings(faults, build, loadCfg.profile === 'search' ? (loadCfg as { budget: number }).budget : undefined, baseline);
+  const maxConcurrency = loadCfg.profile === 'closed' ? Math.max(...[loadCfg.concurrency].flat()) : 0;
+  if (loadCfg.profile === 'closed' && engine.pipelining > 1 && maxConcurrency <= engine.connections) {
+    // wrk's and autocannon's -c is connections; here concurrency is requests in flight, and a slot uses a fresh connection first.
+    const c = maxConcurrency;
+    warnings.push(
+      `pipelining ${engine.pipelining} has no effect: concurrency ${c} counts requests in flight in all (not connections, as -c does in wrk and autocannon), and with ${engine.connections} connections available each carries one request; for ${c} connections with ${engine.pipelining} requests pipelined on each, set concurrency ${c * engine.pipelining}, connections ${c}, pipelining ${engine.pipelining}`,
+    );
+  }
   return {
     name: s.name ?? (file ? file.replace(/^.*\//, '') : 'ad-hoc run'),
     file,

@@ -19,6 +19,11 @@ export interface RequestFnResult {
 }
 export type RequestFn = (ctx: { seq: number; worker: number }) => RequestFnResult;
 
+/** An HTTP header name: a token (RFC 9110), so no CR, LF, space or colon can split the request. */
+export const zHeaderName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected a header name (letters, digits and !#$%&\'*+.^_`|~-, no spaces, colons or line breaks)');
+/** A header value: no CR, LF or NUL (they would start another header or request). */
+export const zHeaderValue = z.string().regex(/^[^\r\n\x00]*$/, 'expected a header value without line breaks (CR/LF) or NUL');
+
 export const requestSchema = z.strictObject({
   name: z.string().min(1).optional(),
   method: z
@@ -26,9 +31,13 @@ export const requestSchema = z.strictObject({
     .regex(/^[A-Za-z]+$/, 'expected an HTTP method like "GET"')
     .transform((m) => m.toUpperCase())
     .optional(),
-  path: z.string().startsWith('/', 'expected a path starting with "/"').optional(),
+  path: z
+    .string()
+    .startsWith('/', 'expected a path starting with "/"')
+    .regex(/^[^\s\x00-\x1f\x7f]*$/, 'expected a path without spaces or control characters (percent-encode them: %20, %0D%0A)')
+    .optional(),
   url: z.string().optional(),
-  headers: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+  headers: z.record(zHeaderName, z.union([zHeaderValue, z.number()])).optional(),
   body: z.string().optional(),
   json: z.unknown().optional(),
   weight: z.number().positive('expected a weight greater than zero').default(1),

@@ -63,10 +63,20 @@ export function parseBytes(v: unknown): number | undefined {
 }
 
 // zod helpers: each validates and converts, with the message users see after the path.
+/**
+ * The longest duration faultline accepts anywhere: 7 days. Longer is a typo, not a soak test
+ * (and past 24.8 days Node's timers overflow and fire at once).
+ */
+export const MAX_DURATION_MS = 7 * 24 * 3_600_000;
+
 export const zDuration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const ms = parseDuration(v);
   if (ms === undefined) {
     ctx.addIssue({ code: 'custom', message: `expected a duration like "250ms", "10s" or "2m", got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  if (ms > MAX_DURATION_MS) {
+    ctx.addIssue({ code: 'custom', message: `expected at most 168h (7 days), got ${JSON.stringify(v)}` });
     return z.NEVER;
   }
   return ms;
