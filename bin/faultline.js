@@ -71,6 +71,9 @@ if ((tooOld || process.env.FAULTLINE_WRAP === '1') && wrapperFd === undefined) {
   if (wrapperFd !== undefined) watchWrapper(Number(wrapperFd));
   const { main } = await import('../src/cli.ts');
   await main(process.argv);
+  // Exit explicitly once the command is done: a scenario module's own timers (or a top-level
+  // await that never settled) must not keep faultline alive after its answer.
+  process.exit();
 }
 
 /** In the child: the wrapper's end of the socket pair closes when it dies; stop as on SIGTERM. */
