@@ -47,7 +47,9 @@ export function missingForHosts(): string | undefined {
 export async function run(argv: string[], timeoutMs = 10_000): Promise<string> {
   const r = await runArgv(argv, { timeoutMs });
   if (r.code !== 0) {
-    const why = r.output.trim().split('\n').filter(Boolean).pop() ?? (r.timedOut ? 'timed out' : `exit ${r.code ?? r.signal}`);
+    // nft prints the error, then the offending line and a caret under it: the error is the line to keep.
+    const lines = r.output.trim().split('\n').filter(Boolean);
+    const why = lines.find((l) => /Error/.test(l)) ?? lines.pop() ?? (r.timedOut ? 'timed out' : `exit ${r.code ?? r.signal}`);
     throw new Error(`${argv.join(' ').slice(0, 200)}: ${why.slice(0, 300)}`);
   }
   return r.output;

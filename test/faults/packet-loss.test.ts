@@ -7,7 +7,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { faultKinds } from '../../src/faults/index.ts';
 import type { FaultSpecBase } from '../../src/faults/types.ts';
-import { announceSkip, startHosted, leftovers, openEntries, UDP_ECHO, echo, echoReady, type Hosted } from '../fixtures/hosts.ts';
+import { announceSkip, startHosted, leftovers, openEntries, UDP_ECHO, echo, echoReady, track, type Hosted } from '../fixtures/hosts.ts';
 
 const skip = announceSkip('test/faults/packet-loss.test.ts');
 let hosted: Hosted | undefined;
@@ -26,7 +26,7 @@ describe.skipIf(skip)('packet-loss', () => {
     await echoReady(host.address);
     expect(await echo(host.address, 9, 200)).toBe(200); // a clean link first
 
-    const fault = faultKinds['packet-loss'].create(spec({ loss: '20%', direction: 'inbound' }), hosted.ctx);
+    const fault = track(hosted, faultKinds['packet-loss'].create(spec({ loss: '20%', direction: 'inbound' }), hosted.ctx));
     await fault.start();
     expect(execFileSync('ip', ['netns', 'exec', host.ns, 'nft', 'list', 'tables'], { encoding: 'utf8' })).toMatch(/faultline-f/);
     const back = await echo(host.address, 9, 2000);
@@ -51,7 +51,7 @@ describe.skipIf(skip)('packet-loss', () => {
     hosted = await startHosted({ echo: { command: process.execPath, args: ['-e', UDP_ECHO], env: { PORT: 9 }, host: 'own' } });
     const [host] = hosted.network.of('echo');
     await echoReady(host.address);
-    const fault = faultKinds['packet-loss'].create(spec({ loss: 0.2, direction: 'both' }), hosted.ctx);
+    const fault = track(hosted, faultKinds['packet-loss'].create(spec({ loss: 0.2, direction: 'both' }), hosted.ctx));
     await fault.start();
     const back = await echo(host.address, 9, 2000);
     await fault.stop();
@@ -70,7 +70,7 @@ describe.skipIf(skip)('packet-loss', () => {
 
   it('a link nothing crossed is flagged no effect', async () => {
     hosted = await startHosted({ echo: { command: process.execPath, args: ['-e', UDP_ECHO], env: { PORT: 9 }, host: 'own' } });
-    const fault = faultKinds['packet-loss'].create(spec({ loss: '50%', direction: 'inbound' }), hosted.ctx);
+    const fault = track(hosted, faultKinds['packet-loss'].create(spec({ loss: '50%', direction: 'inbound' }), hosted.ctx));
     await fault.start();
     await fault.stop();
     const m = fault.measured!()!;

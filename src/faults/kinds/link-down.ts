@@ -84,7 +84,7 @@ class LinkDown implements Fault {
       await d.counter.load(
         this.ctx,
         this.spec,
-        `  counter toward_host { }\n  chain out { type filter hook output priority 0; policy accept; oifname "${host.rootIf}" counter name "toward_host"; }\n  chain fwd { type filter hook forward priority 0; policy accept; oifname "${host.rootIf}" counter name "toward_host"; }`,
+        `  counter toward_host { }\n  chain to_host_local { type filter hook output priority 0; policy accept; oifname "${host.rootIf}" counter name "toward_host"; }\n  chain to_host_forwarded { type filter hook forward priority 0; policy accept; oifname "${host.rootIf}" counter name "toward_host"; }`,
       );
     }
     for (const d of this.downs) {
@@ -107,6 +107,10 @@ class LinkDown implements Fault {
       // The link is back when the kernel says so (a veth's carrier follows at once, but wait for it).
       for (let i = 0; i < 100 && (await operstate(host)) !== 'UP'; i++) await sleep(10);
       d.upAt = Date.now();
+      // Neighbour entries that failed while the link was down would answer "host unreachable"
+      // for seconds more: forget them on both sides, so the link is really back.
+      await run(['ip', 'neigh', 'flush', 'dev', host.rootIf]).catch(() => {});
+      await run(['ip', '-n', host.ns, 'neigh', 'flush', 'dev', host.nsIf]).catch(() => {});
       const now = (await ipJson(['ip', '-n', host.ns, '-j', 'route', 'show'])) as Route[];
       for (const r of d.routes) {
         if (!now.some((x) => x.dst === r.dst && x.gateway === r.gateway && x.dev === r.dev)) await run(['ip', '-n', host.ns, 'route', 'replace', ...routeArgs(r)]);

@@ -57,15 +57,15 @@ class Partition implements Fault {
       }
       const table = new FaultTable(undefined);
       this.tables.push(table);
-      await table.load(this.ctx, this.spec, `${counters}\n  chain fwd { type filter hook forward priority -10; policy accept;\n${rules.join('\n')}\n  }`);
+      await table.load(this.ctx, this.spec, `${counters}\n  chain between_hosts { type filter hook forward priority -10; policy accept;\n${rules.join('\n')}\n  }`);
       this.between = `${this.spec.target} ${direction === 'both' ? '↔' : direction === 'outbound' ? '→' : '←'} ${peer}`;
     } else {
       for (const h of hosts) {
         const table = new FaultTable(h.ns);
         this.tables.push(table);
         const chains: string[] = [];
-        if (inbound) chains.push(`  chain in { type filter hook prerouting priority -300; policy accept; iifname "${h.nsIf}" counter name "inbound" drop; }`);
-        if (outbound) chains.push(`  chain out { type filter hook postrouting priority 300; policy accept; oifname "${h.nsIf}" counter name "outbound" drop; }`);
+        if (inbound) chains.push(`  chain link_in { type filter hook prerouting priority -300; policy accept; iifname "${h.nsIf}" counter name "inbound" drop; }`);
+        if (outbound) chains.push(`  chain link_out { type filter hook postrouting priority 300; policy accept; oifname "${h.nsIf}" counter name "outbound" drop; }`);
         await table.load(this.ctx, this.spec, `${counters}\n${chains.join('\n')}`);
       }
       this.between = `${this.spec.target} ${direction === 'both' ? '↔' : direction === 'outbound' ? '→' : '←'} outside`;
