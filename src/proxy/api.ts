@@ -88,6 +88,7 @@ function toxicRequest(body: unknown): ToxicRequest {
   return { name: str(o, 'name', false), type, stream, toxicity, attributes: o.attributes === undefined ? undefined : obj(o.attributes) };
 }
 
+/** Method (or methods, "POST|PATCH"), path, handler: Toxiproxy's route table (api.go). */
 const routes: [method: string, path: RegExp, handler: Handler][] = [
   [
     'GET',
@@ -125,7 +126,8 @@ const routes: [method: string, path: RegExp, handler: Handler][] = [
   ],
   ['GET', /^\/proxies\/([^/]+)$/, async (proxies, [name]) => ({ status: 200, body: proxyJson(need(proxies, name)) })],
   [
-    'POST',
+    // Toxiproxy routes POST and PATCH (its Go client's verb) to the same update.
+    'POST|PATCH',
     /^\/proxies\/([^/]+)$/,
     async (proxies, [name], body) => {
       const p = need(proxies, name);
@@ -158,7 +160,7 @@ const routes: [method: string, path: RegExp, handler: Handler][] = [
     },
   ],
   [
-    'POST',
+    'POST|PATCH',
     /^\/proxies\/([^/]+)\/toxics\/([^/]+)$/,
     async (proxies, [name, toxic], body) => {
       const o = obj(body);
@@ -252,7 +254,7 @@ export async function handleApiRequest(proxies: Proxies, req: IncomingMessage, r
       const m = re.exec(path);
       if (!m) continue;
       allowed = true;
-      if (method !== req.method) continue;
+      if (!method.split('|').includes(req.method ?? '')) continue;
       const body = await readBody(req);
       return send(res, await handler(proxies, m.slice(1).map(decodeURIComponent), body));
     }

@@ -153,7 +153,11 @@ export class Link {
         this.cleanups.delete(e);
       }
     }
+    // Removed (not replaced by an update of the same name): Toxiproxy's Cleanup runs.
+    const names = new Set(list.map((e) => e.info.name));
+    const removed = this.chain.filter((e) => e.impl.cleanup && !names.has(e.info.name));
     this.chain = next;
+    for (const e of removed) e.impl.cleanup!(this.owner);
     for (const e of next) {
       if (e.impl.attach && !this.cleanups.has(e)) this.cleanups.set(e, e.impl.attach(this.owner));
     }

@@ -6,13 +6,14 @@ import { z } from 'zod';
 import { zBytes, zDuration } from '../../config/units.ts';
 import { zStream, type Toxic, type ToxicType } from './types.ts';
 
-const attributes = z
-  .object({
-    average_size: z.number().int().min(1).default(1),
-    size_variation: z.number().int().min(0).default(0),
-    delay: z.number().min(0).default(0),
-  })
-  .refine((a) => a.size_variation < a.average_size, { message: 'size_variation must be smaller than average_size' });
+// No stricter than Toxiproxy, which checks nothing: any size_variation is taken (Toxiproxy's
+// own docs say "less than average_size", its Node client's test uses equal). A slice is at
+// least one byte, so no setting can stall the stream.
+const attributes = z.object({
+  average_size: z.number().int().min(1).default(1),
+  size_variation: z.number().int().min(0).default(0),
+  delay: z.number().min(0).default(0),
+});
 
 export const slicer: ToxicType = {
   name: 'slicer',
@@ -24,7 +25,7 @@ export const slicer: ToxicType = {
       async pipe(chunk, ctx) {
         let off = 0;
         while (off < chunk.length) {
-          const size = a.average_size + Math.round((Math.random() * 2 - 1) * a.size_variation);
+          const size = Math.max(1, a.average_size + Math.round((Math.random() * 2 - 1) * a.size_variation));
           const part = chunk.subarray(off, off + size);
           off += part.length;
           await ctx.push(part);

@@ -42,6 +42,11 @@ export interface Toxic {
   pipe(chunk: Buffer, ctx: ToxicContext): Promise<unknown>;
   /** Optional: acts on the connection without data (timers); returns its cleanup. Called when the toxic becomes active on a connection. */
   attach?(conn: ConnControl): () => void;
+  /**
+   * Optional: runs when the toxic is removed while the connection lives (not when it is
+   * updated): Toxiproxy's CleanupToxic (timeout closes the connection it held).
+   */
+  cleanup?(conn: ConnControl): void;
   /** Optional: runs when the source closed and all its data went through, before the close is passed on (slow_close). */
   beforeEnd?(sleep: (ms: number) => Promise<boolean>): Promise<void>;
   /** Optional: a proxy-level toxic that disables the whole proxy while present (down). */

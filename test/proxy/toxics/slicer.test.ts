@@ -26,9 +26,12 @@ describe('slicer toxic', () => {
     expect(r.endedAt - t0).toBeGreaterThanOrEqual(70);
   });
 
-  it('rejects size_variation >= average_size', async () => {
-    src = await sourceServer(1);
+  it('accepts size_variation equal to (or above) average_size, as Toxiproxy does, and still delivers every byte', async () => {
+    src = await sourceServer(50_000);
     proxy = await tcpProxy(src.port);
-    await expect(proxy.addToxic({ type: 'slicer', attributes: { average_size: 10, size_variation: 10 } })).rejects.toThrow(/size_variation/);
+    await proxy.addToxic({ type: 'slicer', attributes: { average_size: 10, size_variation: 10 } });
+    const s = await connect(portOf(proxy.listen));
+    const out = await collect(s);
+    expect(out.data.equals(pattern(0, 50_000))).toBe(true);
   });
 });
