@@ -20,7 +20,7 @@ const sys = await catalogSystem();
 export default defineScenario({
   name: `nulls in the pricing service's answers (${process.env.CATALOG_MODE ?? 'resilient'} catalog)`,
   target: sys.target,
-  expectedPeak: 200,
+  expectedPeak: 100,
   seed: 15,
   requests: [{ name: 'price', request: ({ seq }) => ({ method: 'GET', path: `/price/${1 + ((seq * 37) % 100)}` }), expect: { status: 200 } }],
   baseline: { rate: '0.5x', duration: '3s' },

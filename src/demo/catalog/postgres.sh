@@ -9,6 +9,7 @@
 #                 catalog's .env (CATALOG_ENV_FILE, content CATALOG_ENV) in it;
 #                 removed, with PGDATA_DIR, when postgres stops normally
 #   PG_BIN        default /usr/lib/postgresql/15/bin
+#   CATALOG_PG_TEMPLATE  an initdb'd data directory to copy instead of running initdb
 #
 # PostgreSQL refuses to run as root: as root, the server runs as the
 # `postgres` user (or `nobody`), which is handed the data directory.
@@ -42,6 +43,11 @@ if [ -z "${FL_PG_INNER:-}" ]; then
   exit 0
 fi
 
+if [ ! -f "$DIR/data/PG_VERSION" ] && [ -n "${CATALOG_PG_TEMPLATE:-}" ] && [ -f "$CATALOG_PG_TEMPLATE/PG_VERSION" ]; then
+  # A cluster initdb'd once (tests start many systems): copy it instead of another initdb.
+  cp -a "$CATALOG_PG_TEMPLATE" "$DIR/data"
+  chmod 700 "$DIR/data"
+fi
 if [ ! -f "$DIR/data/PG_VERSION" ]; then
   "$BIN/initdb" -D "$DIR/data" -A trust -U postgres --no-sync -E UTF8 --locale=C >/dev/null
 fi

@@ -12,13 +12,16 @@
  * Its settings come from ENV_FILE (a `.env`: DATABASE_URL, REDIS_URL,
  * PRICES_URL) — the file a `file` fault takes away.
  *
- * CATALOG_MODE=resilient (default): Redis calls have a 50 ms deadline and no
- * queue, and after a failure the cache is skipped for a second (reads go to
- * the database: slower, no errors); a pooled connection is waited for at most
- * DB_ACQUIRE_MS and a statement runs at most DB_STATEMENT_MS (a locked table
- * or an exhausted pool is a fast 503, not a hang); a missing `.env` falls back
- * to the same settings from the environment; a null or non-numeric price from
- * the pricing service falls back to the list price in the database.
+ * CATALOG_MODE=resilient (default): Redis calls have a deadline
+ * (CACHE_TIMEOUT_MS, 250) and no queue, and after a failure the cache is
+ * skipped for a second (reads go to the database: slower, no errors); a pooled
+ * connection is waited for at most DB_ACQUIRE_MS (200) and a statement runs at
+ * most DB_STATEMENT_MS (1000): a locked table or an exhausted pool is a fast
+ * 503, not a hang; writes have a pool of their own (a bulkhead), so INSERTs
+ * stuck behind a lock never take the reads' connections; a missing `.env` falls back
+ * to the same settings from the environment; a null or non-numeric price (or
+ * no answer within PRICES_TIMEOUT_MS) from the pricing service falls back to
+ * the list price in the database.
  *
  * CATALOG_MODE=naive: ioredis's defaults (commands queue while Redis is
  * away), no deadlines on the pool or statements, `.env` required to start, and
@@ -62,14 +65,15 @@ for (const [k, v] of Object.entries(conf)) {
 
 const acquireMs = envNumber('DB_ACQUIRE_MS', 200);
 const statementMs = envNumber('DB_STATEMENT_MS', 1000);
-const pool = new pg.Pool({
-  connectionString: conf.DATABASE_URL,
-  max: envNumber('POOL_SIZE', 10),
-  ...(resilient ? { connectionTimeoutMillis: acquireMs, statement_timeout: statementMs, query_timeout: statementMs + 200 } : {}),
-});
-pool.on('error', () => {}); // an idle client whose server went away; the next query says so
+const poolSize = envNumber('POOL_SIZE', 10);
+const limits = resilient ? { connectionTimeoutMillis: acquireMs, statement_timeout: statementMs, query_timeout: statementMs + 200 } : {};
+const pool = new pg.Pool({ connectionString: conf.DATABASE_URL, max: poolSize, ...limits });
+// Resilient: writes get a pool of their own (a bulkhead), so INSERTs stuck behind a lock
+// cannot take the connections reads need. Naive: one pool for everything.
+const writes = resilient ? new pg.Pool({ connectionString: conf.DATABASE_URL, max: Math.max(1, Math.ceil(poolSize / 2)), ...limits }) : pool;
+for (const p of new Set([pool, writes])) p.on('error', () => {}); // an idle client whose server went away; the next query says so
 
-const redis = new Redis(conf.REDIS_URL, resilient ? { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 50, lazyConnect: true } : { lazyConnect: true });
+const redis = new Redis(conf.REDIS_URL, resilient ? { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: envNumber('CACHE_TIMEOUT_MS', 250), lazyConnect: true } : { lazyConnect: true });
 redis.on('error', () => {}); // reconnects by itself; each command reports its own failure
 redis.connect().catch(() => {});
 
@@ -126,11 +130,19 @@ async function item(id: number): Promise<{ row: Record<string, unknown> | undefi
 
 async function price(id: number): Promise<{ price: number; source: string }> {
   if (!conf.PRICES_URL) throw new Error('PRICES_URL is not set');
-  const r = await fetch(`${conf.PRICES_URL}/prices/${id}`, { signal: AbortSignal.timeout(resilient ? 300 : 10_000) });
-  const body = (await r.json()) as { price: unknown };
-  if (!resilient) return { price: (body.price as number).valueOf() * 1, source: 'pricing' }; // throws on null
-  if (typeof body.price === 'number' && Number.isFinite(body.price)) return { price: body.price, source: 'pricing' };
-  // A null or retyped price: the list price from the database, said so in the answer.
+  if (!resilient) {
+    const r = await fetch(`${conf.PRICES_URL}/prices/${id}`);
+    const body = (await r.json()) as { price: number };
+    return { price: body.price.valueOf() * 1, source: 'pricing' }; // throws on null
+  }
+  try {
+    const r = await fetch(`${conf.PRICES_URL}/prices/${id}`, { signal: AbortSignal.timeout(envNumber('PRICES_TIMEOUT_MS', 300)) });
+    const body = (await r.json()) as { price: unknown };
+    if (r.ok && typeof body.price === 'number' && Number.isFinite(body.price)) return { price: body.price, source: 'pricing' };
+  } catch {
+    /* slow, down or not JSON: the list price below */
+  }
+  // A null, retyped or missing price: the list price from the database, said so in the answer.
   const { row } = await item(id);
   return { price: row!.price as number, source: 'list' };
 }
@@ -169,7 +181,7 @@ const server = http.createServer(async (req, res) => {
       return json(res, 200, { items: r.rows[0].n });
     }
     if (url.pathname === '/orders' && req.method === 'POST') {
-      const r = await pool.query('INSERT INTO orders (item) VALUES ($1) RETURNING id', [1 + Math.floor(Math.random() * 1000)]);
+      const r = await writes.query('INSERT INTO orders (item) VALUES ($1) RETURNING id', [1 + Math.floor(Math.random() * 1000)]);
       return json(res, 201, { order: r.rows[0].id });
     }
     json(res, 404, { error: 'not found' });

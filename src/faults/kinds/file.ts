@@ -8,8 +8,8 @@
  * journal holds the backup's path and the original's SHA-256 before anything
  * changes, so `faultline recover` restores it after a kill -9 too. With
  * `restart: true` the target service is restarted after the change (does it
- * come up without its file?) and again after the restore, and both outcomes
- * are measured.
+ * come up without its file?) and, if it did not, again after the restore;
+ * both outcomes are measured.
  *
  * Note: a process running as root reads a mode-000 file anyway; `unreadable`
  * on such a service is flagged "no effect".
@@ -32,7 +32,7 @@ const params = z
     content: z.string().optional(),
     /** truncate: keep this many bytes. */
     size: zBytes.default(0),
-    /** Restart the target service after the change and again after the restore, measuring both. */
+    /** Restart the target service after the change, and after the restore if it did not come back; both measured. */
     restart: z.boolean().default(false),
   })
   .superRefine((p, ctx) => {
@@ -86,7 +86,7 @@ class FileFault implements Fault {
     if (this.p.restart && (!spec.target || !ctx.services.restart)) throw new Error('file with restart needs a managed service as target');
   }
 
-  async start(): Promise<void> {
+  async start(): Promise<number> {
     const st = lstatSync(this.path, { throwIfNoEntry: false });
     if (!st) throw new Error(`${this.path} does not exist`);
     if (!st.isFile()) throw new Error(`${this.path} is not a regular file`);
@@ -106,8 +106,11 @@ class FileFault implements Fault {
       if (action === 'truncate') writeFileSync(this.path, original.subarray(0, Math.min(original.length, this.p.size)), { mode: st.mode & 0o777 });
     }
     this.changedAt = Date.now();
+    const at = performance.timeOrigin + performance.now();
     this.ctx.log(`${this.spec.name}: ${action} ${this.path}${backup ? ` (original kept as ${backup})` : ''}`);
     if (this.p.restart) this.restartAfterChange = await this.restartTarget();
+    // In effect from the change, not from the end of the restart that follows it.
+    return at;
   }
 
   private async restartTarget(): Promise<{ readyMs?: number; error?: string }> {
@@ -126,7 +129,9 @@ class FileFault implements Fault {
     restoreFile(this.undo);
     this.undo = undefined;
     if (this.journalId) await this.ctx.journal.clear(this.journalId);
-    if (this.p.restart) {
+    // A service that came back without its file keeps running; one that did not is restarted now.
+    const svc = this.p.restart ? this.ctx.services.get(this.spec.target!) : undefined;
+    if (svc && svc.replicas().some((r) => r.state !== 'ready')) {
       const at = Date.now();
       this.restartAfterRestore = { ...(await this.restartTarget()), at };
     }
@@ -155,6 +160,8 @@ class FileFault implements Fault {
       // From the change to ready again: the outage a restart without the file caused.
       if (this.changedAt !== undefined && r.readyMs !== undefined && this.restartAfterChange?.error) d.downMs = [r.at + r.readyMs - this.changedAt];
       parts.push(r.error ? `restart after restore failed: ${r.error}` : `restored, ready again in ${r.readyMs} ms`);
+    } else if (this.restartAfterChange && !this.restartAfterChange.error) {
+      d.restartToReadyMs = [this.restartAfterChange.readyMs ?? null];
     }
     const effect: FaultEffect = {
       setting: `${action} ${basename(this.path)}${this.p.restart ? ', restart' : ''}`,

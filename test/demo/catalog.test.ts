@@ -1,0 +1,163 @@
+/**
+ * The catalog on real dependencies, end to end through the CLI: every
+ * scenarios/catalog-*.ts validates, and the resilient catalog is run against
+ * its faults at small scale (no baseline, a few seconds of load), each run
+ * starting PostgreSQL and Redis from Debian's binaries and leaving nothing
+ * behind. Skipped, loudly, where PostgreSQL 15 or redis-server is missing.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, chownSync, mkdirSync, rmdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli, ROOT } from '../helpers/run.ts';
+import { isGone, waitFor } from '../fixtures/proc.ts';
+import { watchChildren } from './procs.ts';
+import type { Result } from '../../src/result.ts';
+
+const PG = '/usr/lib/postgresql/15/bin';
+const haveRedis = spawnSync('redis-server', ['--version']).status === 0;
+const havePg = existsSync(join(PG, 'postgres')) && existsSync(join(PG, 'initdb'));
+const missing = [havePg ? '' : `PostgreSQL 15 (${PG})`, haveRedis ? '' : 'redis-server'].filter(Boolean);
+if (missing.length) console.warn(`\n*** SKIPPING the catalog's real-dependency scenarios: ${missing.join(' and ')} not installed (Debian: postgresql-15, redis-server) ***\n`);
+const root = process.getuid?.() === 0;
+
+const work = mkdtempSync(join(tmpdir(), `fl15-${process.pid}-catalog-`));
+const template = join(work, 'template');
+let tmpfs: string | undefined;
+
+beforeAll(() => {
+  if (missing.length) return;
+  // One initdb for every run here; each system copies it (CATALOG_PG_TEMPLATE).
+  const user = root ? 'postgres' : undefined;
+  mkdirSync(template);
+  if (user) {
+    const id = spawnSync('id', ['-u', user]).stdout.toString().trim();
+    chownSync(work, Number(id), 0);
+    chownSync(template, Number(id), 0);
+  }
+  const argv = [join(PG, 'initdb'), '-D', template, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C'];
+  const r = user ? spawnSync('setpriv', ['--reuid', user, '--regid', user, '--init-groups', '--', ...argv]) : spawnSync(argv[0], argv.slice(1));
+  if (r.status !== 0) throw new Error(`initdb: ${r.stderr}`);
+}, 120_000);
+
+afterAll(() => {
+  if (tmpfs) {
+    spawnSync('umount', [tmpfs]);
+    rmdirSync(tmpfs);
+  }
+  rmSync(work, { recursive: true, force: true });
+});
+
+const short = ['--no-baseline', '--rate', '1x', '--duration', '9s'];
+
+/** Runs one catalog scenario; checks it left no process and no temporary directory behind. */
+async function run(file: string, args: string[] = short, env: Record<string, string> = {}): Promise<{ code: number | null; out: string; result: Result }> {
+  const dir = mkdtempSync(join(work, 'run-'));
+  const before = new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('faultline-catalog-')));
+  let watch: ReturnType<typeof watchChildren> | undefined;
+  const r = await cli(['run', join(ROOT, 'scenarios', file), '--json', join(dir, 'r.json'), '-q', ...args], {
+    cwd: dir,
+    timeoutMs: 120_000,
+    env: { CATALOG_PG_TEMPLATE: template, ...env },
+    onSpawn: (pid) => (watch = watchChildren(pid)),
+  });
+  watch!.stop();
+  const out = `${file}: exit ${r.code}\n${r.stdout}${r.stderr}`;
+  try {
+    expect(existsSync(join(dir, 'r.json')), out).toBe(true);
+    await waitFor(() => [...watch!.seen].every(isGone), 5000);
+    expect([...watch!.seen].filter((p) => !isGone(p)), `${out}\nprocesses left running`).toEqual([]);
+    const left = readdirSync(tmpdir()).filter((n) => n.startsWith('faultline-catalog-') && !before.has(n));
+    expect(left, `${out}\ndirectories left`).toEqual([]);
+    return { code: r.code, out, result: JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as Result };
+  } finally {
+    watch!.kill();
+  }
+}
+
+const files = readdirSync(join(ROOT, 'scenarios')).filter((f) => f.startsWith('catalog-'));
+const stage = (r: Result) => r.stages.at(-1)!;
+
+describe('the catalog on PostgreSQL and Redis', () => {
+  it('has its ten scenarios, each valid', async () => {
+    expect(files.sort()).toEqual([
+      'catalog-cache-dies.ts',
+      'catalog-cpu-starved.ts',
+      'catalog-db-down.ts',
+      'catalog-disk-full.ts',
+      'catalog-env-removed.ts',
+      'catalog-memory-squeezed.ts',
+      'catalog-null-prices.ts',
+      'catalog-pool-exhausted.ts',
+      'catalog-random-replica-killed.ts',
+      'catalog-table-lock.ts',
+    ]);
+    const runs = [];
+    for (const f of files) runs.push(await cli(['validate', join('scenarios', f)], { timeoutMs: 60_000 }));
+    runs.forEach((r, i) => expect(r.code, `${files[i]}: ${r.stderr}`).toBe(0));
+  }, 180_000);
+
+  it.skipIf(missing.length > 0)('the cache dies: the resilient catalog falls back to PostgreSQL — latency rises, no errors', async () => {
+    const { out, result } = await run('catalog-cache-dies.ts');
+    const f = result.faults!.find((x) => x.fault === 'cache killed')!;
+    expect(f, out).toBeDefined();
+    expect(stage(result).errorCount, out).toBe(0);
+    expect(f.metrics.during!.p99, out).toBeGreaterThan(f.metrics.before!.p99);
+    expect(f.restart?.restartToReadyMs?.[0], out).toBeGreaterThan(0);
+  }, 150_000);
+
+  it.skipIf(missing.length > 0)('the primary database goes down: writes fail while it is away, everything is back after its restart', async () => {
+    const { out, result } = await run('catalog-db-down.ts', [...short.slice(0, 3), '--duration', '14s']);
+    const f = result.faults!.find((x) => x.fault === 'database killed')!;
+    expect(f, out).toBeDefined();
+    expect(stage(result).byName.orders.errorCount, out).toBeGreaterThan(0);
+    expect(f.blastRadius.affected, out).toContain('orders');
+    expect(f.restart?.restartToReadyMs?.[0], out).toBeGreaterThan(0);
+    expect(f.recovery, out).toBe('recovered');
+  }, 150_000);
+
+  it.skipIf(missing.length > 0)('a table locked for 5 s (hold): held as long as asked, orders fail fast, reads never notice', async () => {
+    const { out, result } = await run('catalog-table-lock.ts', [...short.slice(0, 3), '--duration', '12s']);
+    const f = result.faults!.find((x) => x.fault === 'orders locked')!;
+    expect(f, out).toBeDefined();
+    const heldMs = f.detail!.heldMs as number;
+    expect(heldMs, out).toBeGreaterThanOrEqual(4900);
+    expect(heldMs, out).toBeLessThan(6500);
+    const s = stage(result);
+    expect(s.byName.orders.errorCount, out).toBeGreaterThan(0);
+    // The statement timeout (1 s) bounds an order's wait, not the 5 s lock.
+    expect(s.byName.orders.latency.max, out).toBeLessThan(2500);
+    expect(s.byName.items.errorCount, out).toBe(0);
+  }, 150_000);
+
+  it.skipIf(missing.length > 0)('.env removed and the service restarted: the resilient catalog starts from its environment; the file is back byte for byte', async () => {
+    const { out, result } = await run('catalog-env-removed.ts', [...short.slice(0, 3), '--duration', '12s']);
+    const f = result.faults!.find((x) => x.fault === '.env removed')!;
+    expect(f, out).toBeDefined();
+    const d = f.detail!;
+    expect((d.restartWithout as { readyMs?: number }).readyMs, out).toBeGreaterThan(0);
+    expect(d.atEnd, out).toBe('absent');
+    expect(f.recovery, out).not.toBe('not-recovered');
+  }, 150_000);
+
+  it.skipIf(missing.length > 0)('nulls in the pricing service\'s answers: the resilient catalog answers with the list price, no errors', async () => {
+    const { out, result } = await run('catalog-null-prices.ts');
+    const f = result.faults!.find((x) => x.fault === 'null prices')!;
+    expect(f, out).toBeDefined();
+    expect((f as { effect?: { values: Record<string, number> } }).effect?.values.patched ?? (result.timeline.events.find((e) => e.type === 'fault-stop' && e.fault === 'null prices') as { effect?: { values: Record<string, number> } })?.effect?.values.patched, out).toBeGreaterThan(0);
+    expect(stage(result).errorCount, out).toBe(0);
+  }, 150_000);
+
+  it.skipIf(missing.length > 0 || !root)('disk full under the database: the filler takes the space, orders fail, and the space is back after', async () => {
+    tmpfs = mkdtempSync(join(tmpdir(), `fl15-${process.pid}-pgfs-`));
+    expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=160m', 'tmpfs', tmpfs]).status).toBe(0);
+    const { out, result } = await run('catalog-disk-full.ts', [...short.slice(0, 3), '--duration', '12s'], { CATALOG_PGDATA: tmpfs });
+    const stop = result.timeline.events.find((e) => e.type === 'fault-stop' && e.fault === 'database disk full') as { detail?: Record<string, number>; effect?: { noEffect: boolean } } | undefined;
+    expect(stop, out).toBeDefined();
+    expect(stop!.detail!.writtenBytes, out).toBeGreaterThan(10 << 20);
+    expect(stop!.detail!.availAfterBytes, out).toBe(0);
+    expect(stage(result).byName.orders.errorCount, out).toBeGreaterThan(0);
+    expect(readdirSync(tmpfs), out).toEqual([]); // filler and database both gone
+  }, 150_000);
+});
