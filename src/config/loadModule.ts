@@ -60,7 +60,7 @@ export function describeLoadError(e: unknown): string {
   if (transform) {
     // "/abs/file.ts:1:18: ERROR: Top-level await is currently not supported with the "cjs" output format"
     const m = /:(\d+):(\d+): ERROR: (.*)$/.exec(transform[1]!);
-    const where = m ? `line ${m[1]}, column ${m[2]}: ` : '';
+    const where = m ? `line ${m[1]}, column ${Number(m[2]) + 1}: ` : ''; // esbuild counts columns from 0
     const what = m ? m[3]! : transform[1]!;
     if (/Top-level await is currently not supported with the "cjs" output format/.test(what)) {
       return `${where}top-level await needs an ES module, and the nearest package.json does not say "type": "module" (add it, or rename the file to .mts)`;
