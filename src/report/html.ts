@@ -22,6 +22,7 @@ import { breachText, brokeIt, verdictSentence, impactText, recoveryText } from '
 import { runStartOf } from './clauses.ts';
 import { int, ms, pct, rate } from './format.ts';
 import { EXIT } from '../errors.ts';
+import { dominantText, windowPhases } from '../metrics/phases.ts';
 
 /** Escapes text for HTML content and attribute values. */
 export function esc(s: unknown): string {
@@ -266,7 +267,7 @@ function body(r: Result): string {
     parts.push('<h2>Breaches</h2>');
     parts.push(
       tableHtml(
-        ['clause', 'began', 'load', 'windows', 'worst', 'kind', 'cause'],
+        ['clause', 'began', 'load', 'windows', 'worst', 'kind', 'time went to', 'cause'],
         br.map((b) => [
           `<code>${esc(b.clause)}</code>`,
           esc(secs(b.start - t0)),
@@ -274,9 +275,10 @@ function body(r: Result): string {
           esc(b.windows),
           esc(breachText(b.clause, b.worstValue)),
           b.sustained ? 'breach' : '<span class="dim">blip</span>',
+          esc(dominantText(windowPhases(r.timeline, b.startWindow, b.endWindow, b.scope)) || '—'),
           esc(b.attribution === 'load' ? 'load' : `${b.attribution === 'both' ? 'fault + load' : 'fault'}: ${b.faults.join(', ')}`),
         ]),
-        [false, true, true, true, false, false, false],
+        [false, true, true, true, false, false, false, false],
       ),
     );
   }

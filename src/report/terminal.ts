@@ -15,6 +15,7 @@ import { ms, pct, rate, int, table, type Paint } from './format.ts';
 import type { FaultCorrelation } from '../analysis/correlation.ts';
 import { EXIT } from '../errors.ts';
 import { parseClause, isLatency, metricName } from '../hypothesis/parse.ts';
+import { dominantText, windowPhases } from '../metrics/phases.ts';
 
 const NEGATE = { '<': '≥', '<=': '>', '>': '≤', '>=': '<' } as const;
 
@@ -258,9 +259,17 @@ export function breachLines(r: Result, p: Paint): string[] {
     out.push(p.bold('Breaches'));
     out.push(
       table(
-        ['clause', 'began', 'load', 'windows', 'worst', 'cause'],
-        sustained.map((b) => [b.clause, `${secs(b.start - t0)}${b.ongoing ? ' (ongoing at end)' : ''}`, `${rate(b.offeredRate)} req/s`, String(b.windows), breachText(b.clause, b.worstValue), b.attribution === 'load' ? p.red(cause(b)) : p.magenta(cause(b))]),
-        [false, false, true, true, false, false],
+        ['clause', 'began', 'load', 'windows', 'worst', 'time went to', 'cause'],
+        sustained.map((b) => [
+          b.clause,
+          `${secs(b.start - t0)}${b.ongoing ? ' (ongoing at end)' : ''}`,
+          `${rate(b.offeredRate)} req/s`,
+          String(b.windows),
+          breachText(b.clause, b.worstValue),
+          dominantText(windowPhases(r.timeline, b.startWindow, b.endWindow, b.scope)) || '—',
+          b.attribution === 'load' ? p.red(cause(b)) : p.magenta(cause(b)),
+        ]),
+        [false, false, true, true, false, false, false],
         p,
       ),
     );
