@@ -11,7 +11,8 @@ import { probeKinds } from './probes/index.ts';
 import type { ProbeResult } from './probes/types.ts';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Engine } from './engine/engine.ts';
+import { Engine, type EngineOptions, type LoadEngine } from './engine/engine.ts';
+import type { EngineContext } from './agents/fleet.ts';
 import type { Scenario } from './config/scenario.ts';
 import type { Profile, StagePlan, StageVerdict } from './profiles/types.ts';
 import type { Result } from './result.ts';
@@ -45,6 +46,10 @@ export interface RunOptions {
   graceMs?: number;
   /** Directory for service logs and the fault journal (default .faultline). */
   stateDir?: string;
+  /** The load engine (default: this process's workers; scale-out: a Fleet of agents). */
+  makeEngine?: (opts: EngineOptions, ctx: EngineContext) => LoadEngine;
+  /** Agents sharing the load (scale-out), for the result's metadata. */
+  agents?: number;
 }
 
 export interface LiveContext {
@@ -101,6 +106,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
     model,
     timeoutMs: scenario.engine.timeoutMs,
     command: opts.command,
+    agents: opts.agents,
   };
   emit({ t: runStart, type: 'run-start' });
   for (const message of scenario.warnings ?? []) emit({ t: runStart, type: 'note', message });
@@ -120,7 +126,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
   };
 
   let env: Environment | undefined;
-  let engine: Engine | undefined;
+  let engine: LoadEngine | undefined;
   let currentStage = -1;
   let lastOffered = 0;
   let stageWindowsWait: { stage: number; resolve: () => void } | undefined;
@@ -197,7 +203,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
       );
       probeRunner.start();
     }
-    engine = new Engine({
+    const engineOpts: EngineOptions = {
       target: scenario.target,
       requests: scenario.requests,
       scenarioFile: scenario.file,
@@ -212,7 +218,8 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
         fatal = m;
         abort(m);
       },
-    });
+    };
+    engine = opts.makeEngine ? opts.makeEngine(engineOpts, { signal: ac.signal, note: (message) => emit({ t: now(), type: 'note', message }) }) : new Engine(engineOpts);
     await engine.start();
     // Faults fire on a fine clock, not only at window boundaries.
     // Time triggers count from the start of the load, after the baseline: a fault never
@@ -292,7 +299,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
     if (ticker) clearInterval(ticker);
     const grace = opts.graceMs ?? (abortReason ? 1000 : Math.min(scenario.engine.timeoutMs + 1000, 5000));
     if (engine) {
-      const finals = await engine.stop(grace).catch(() => []);
+      const finals = await engine.stop(grace, abortReason).catch(() => []);
       const withData = finals.filter((f) => Object.values(f.byName).some((s) => s.requests > 0));
       if (withData.length && timeline.windows.length && !abortReason) {
         // Normal end: stragglers (in flight at the last boundary) belong to the last window.
@@ -375,7 +382,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
     mayBreak: Object.fromEntries(scenario.faults.filter((f) => f.mayBreak).map((f) => [f.name, f.mayBreak!])),
   });
   const outcome = decideOutcome(analysis, { fatal, abortReason, undoFailures });
-  return {
+  const result: Result = {
     version: RESULT_VERSION,
     meta,
     stages,
@@ -385,6 +392,9 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
     search: searchProfile?.report() ?? null,
     undoFailures,
   };
+  const agents = engine?.agents?.();
+  if (agents) result.agents = agents;
+  return result;
 }
 
 /** Why the baseline could not be judged, naming the clauses and what they had. */

@@ -5,7 +5,7 @@ export const EXIT = {
   usage: 2,
   aborted: 3,
   internal: 4,
-  /** Too few requests were due, or the generator (not the system) was the limit, where the verdict was needed. */
+  /** Too few requests were due, or the generator or an agent (not the system) was the limit, where the verdict was needed. */
   inconclusive: 5,
 } as const;
 

@@ -9,7 +9,7 @@
 import type { Breach, BreakingPoint, BreakingPointResult } from './analysis/breaches.ts';
 import type { Capacity } from './analysis/capacity.ts';
 import type { FaultCorrelation } from './analysis/correlation.ts';
-import type { StageResult, Timeline } from './timeline.ts';
+import type { AgentSummary, StageResult, Timeline } from './timeline.ts';
 import type { ClauseVerdict, GeneratorSummary, HypothesisSection, StageOutcome } from './analysis/analyze.ts';
 
 /** 2: the analysis is stored whole (typed clauses, clause and stage outcomes, inconclusive); `report` upgrades version 1 on load. */
@@ -33,7 +33,10 @@ export interface RunMeta {
   model: 'open' | 'closed';
   timeoutMs: number;
   command?: string;
+  /** Scale-out: agents that shared the load (absent for one process). */
+  agents?: number;
 }
+
 
 /** The whole result, as written to --json. Analysis sections are filled in by later stages of the run. */
 export interface Result {
@@ -61,5 +64,7 @@ export interface Result {
   /** One correlation per fault that took effect. */
   faults?: FaultCorrelation[];
   search?: unknown;
+  /** Scale-out: one entry per agent; absent for one process. */
+  agents?: AgentSummary[];
   [k: string]: unknown;
 }

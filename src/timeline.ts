@@ -117,6 +117,39 @@ export interface Window {
    * poll's value and reason.
    */
   probes?: Record<string, { ok: boolean; polls: number; failed: number; latencyMs: number; value?: string | number | boolean | null; message?: string }>;
+  /**
+   * Scale-out: agents whose share of this window is missing or was not sent as
+   * planned. A window with any is inconclusive: its load is not the planned load.
+   */
+  agentProblems?: AgentProblem[];
+}
+
+/** Scale-out: what one agent did (agent 0 included), as agent 0 saw it. */
+export interface AgentSummary {
+  index: number;
+  /** "agent 2 (host, pid 123)". */
+  name: string;
+  workers: number;
+  /** Its clock minus agent 0's, ms (and the round trip that bounds it). */
+  clockOffsetMs: number;
+  roundTripMs: number;
+  /** Requests it sent, and completed requests it reported that are in the Timeline. */
+  sent: number;
+  requests: number;
+  /** Windows in which its share was missing (it was dead or stalled). */
+  windowsMissing: number;
+  /** Requests it reported after their window had gone on without it: not in the Timeline. */
+  lateRequests: number;
+  /** Why it was lost, when it was. */
+  lost?: string;
+}
+
+/** An agent that did not send its share of a window, by name. */
+export interface AgentProblem {
+  /** "agent 2" (and its host, where known). */
+  agent: string;
+  problem: 'dead' | 'stalled' | 'generator-limited';
+  detail: string;
 }
 
 export type TimelineEvent =

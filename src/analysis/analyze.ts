@@ -83,6 +83,12 @@ export interface Analysis {
   stageOutcomes: StageOutcome[];
   capacity: Capacity;
   generator: GeneratorSummary;
+  /**
+   * Scale-out: the windows some agent did not send its share of, by agent
+   * ("agent 2 (…): dead in windows 4–9 (6)"). They carry no verdict; a run
+   * that did not break elsewhere is inconclusive. Absent when every share came.
+   */
+  agentGaps?: string;
 }
 
 /** What analysis needs besides the Timeline: the plan of the run and how it is judged. */
@@ -108,6 +114,19 @@ export function inWarmup(w: Window, plan: AnalysisPlan): boolean {
   const p = plan.plans[w.stage];
   const st = plan.stages[w.stage];
   return p !== undefined && st !== undefined && p.warmupMs > 0 && w.end <= st.start + p.warmupMs + 1;
+}
+
+/** "agent 2 (…): dead in windows 4–9 (6); agent 3 (…): stalled in window 6", or undefined when no window lacks an agent's share. */
+export function agentGapText(ws: readonly Window[]): string | undefined {
+  const by = new Map<string, number[]>();
+  for (const w of ws)
+    for (const p of w.agentProblems ?? []) {
+      const k = `${p.agent}: ${p.problem}`;
+      by.set(k, [...(by.get(k) ?? []), w.index]);
+    }
+  if (!by.size) return undefined;
+  const span = (xs: number[]) => (xs.length === 1 ? `window ${xs[0]}` : `windows ${xs[0]}–${xs[xs.length - 1]} (${xs.length})`);
+  return [...by].map(([k, xs]) => `${k} in ${span(xs)}`).join('; ');
 }
 
 export function analyze(timeline: Timeline, plan: AnalysisPlan): Analysis {
@@ -227,6 +246,7 @@ export function analyze(timeline: Timeline, plan: AnalysisPlan): Analysis {
     stageOutcomes,
     capacity,
     generator,
+    ...(agentGapText(W) ? { agentGaps: agentGapText(W) } : {}),
   };
 }
 

@@ -198,7 +198,7 @@ export function findBreaches(
     };
     let run: number[] = [];
     verdicts.forEach((v, i) => {
-      if (v.status !== 'excluded' && v.clauses[ci]?.status === 'fail') run.push(i);
+      if (v.status !== 'excluded' && !t.windows[i].agentProblems?.length && v.clauses[ci]?.status === 'fail') run.push(i);
       else {
         close(run, false);
         run = [];
@@ -223,7 +223,7 @@ export function findBreakingPoint(
   const tick = t.tickMs;
   const W = t.windows;
   const faultTouched = (w: Window) => faults.some((f) => w.end > f.start && w.start < f.end + sustain * tick);
-  const countable = (i: number) => verdicts[i] && verdicts[i].status !== 'excluded' && !faultTouched(W[i]);
+  const countable = (i: number) => verdicts[i] && verdicts[i].status !== 'excluded' && !W[i].agentProblems?.length && !faultTouched(W[i]);
   let best: BreakingPoint | undefined;
   let genLimit: BreakingPointResult['generatorLimit'];
   // The first generator-limited window (not under a fault): nothing above it can be judged.

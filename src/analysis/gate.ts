@@ -5,8 +5,8 @@
  *
  * 0 held · 1 broke (below the required level, or under a fault not declared
  * `mayBreak`) · 3 aborted · 4 internal error (or an undo that failed) ·
- * 5 inconclusive (too few requests due, or the generator was the limit,
- * where the verdict was needed).
+ * 5 inconclusive (too few requests due, the generator was the limit, or an
+ * agent's share of the load is missing, where the verdict was needed).
  */
 import type { Result } from '../result.ts';
 import { EXIT } from '../errors.ts';
@@ -54,6 +54,8 @@ function verdict(a: Analysis, facts: RunFacts): Result['outcome'] {
     }
     return { exitCode: EXIT.broke, status: 'broke', reason: `${failing[0].clause}: ${failing[0].reason}` };
   }
+  // Scale-out: a run that did not break on load every agent sent says nothing over the load it did not send.
+  if (a.agentGaps) return { exitCode: EXIT.inconclusive, status: 'inconclusive', reason: `inconclusive: ${a.agentGaps}: no verdict over load that was not sent` };
   const open = a.clauses.filter((c) => c.outcome === 'inconclusive');
   if (open.length) return { exitCode: EXIT.inconclusive, status: 'inconclusive', reason: `inconclusive: ${open.map((c) => `${c.clause} ${c.reason}`).join('; ')}` };
   if (required === undefined) {

@@ -17,4 +17,6 @@ export const commands: Record<string, CliCommand> = {
   demo: await import('./demo.ts'),
   report: await import('./report.ts'),
   compare: await import('./compare.ts'),
+  agent: await import('./agent.ts'),
+  k8s: await import('./k8s.ts'),
 };

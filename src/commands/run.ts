@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { addScenarioFlags, resolveScenario, type ScenarioFlags } from './options.ts';
-import { run } from '../coordinator.ts';
+import { run, type RunOptions } from '../coordinator.ts';
+import { localAgents } from '../agents/local.ts';
+import { parseDuration } from '../config/units.ts';
 import { paint } from '../report/format.ts';
 import { liveLine } from '../report/terminal.ts';
 import { publish, checkOutputs, type OutputFlags } from '../report/index.ts';
@@ -11,6 +13,8 @@ import type { Result } from '../result.ts';
 interface RunFlags extends ScenarioFlags, OutputFlags {
   quiet?: boolean;
   color?: boolean;
+  agents?: string;
+  maxSkew?: string;
 }
 
 export function addOutputFlags(c: Command): Command {
@@ -24,16 +28,35 @@ export function addOutputFlags(c: Command): Command {
 }
 
 export function register(program: Command): void {
-  addOutputFlags(addScenarioFlags(program.command('run').argument('[scenario]', 'scenario file (.ts, .js, .json, .yaml)').description('run a load test (with faults, when the scenario has them)'))).action(
-    async (file: string | undefined, flags: RunFlags) => {
+  addOutputFlags(addScenarioFlags(program.command('run').argument('[scenario]', 'scenario file (.ts, .js, .json, .yaml)').description('run a load test (with faults, when the scenario has them)')))
+    .option('--agents <n>', 'split the load over N local agent processes (agent 0 is this one; see `faultline k8s` for many machines)')
+    .option('--max-skew <duration>', 'with --agents: largest clock offset between agents a run accepts (default 50ms)')
+    .action(async (file: string | undefined, flags: RunFlags) => {
+      const agents = parseAgents(flags.agents);
+      const maxSkewMs = flags.maxSkew === undefined ? undefined : parseFlagDuration(flags.maxSkew, '--max-skew');
       const scenario = await resolveScenario(file, flags);
-      process.exitCode = await runAndReport(scenario, flags, process.argv.slice(2).join(' '));
-    },
-  );
+      const command = process.argv.slice(2).join(' ');
+      if (agents === undefined) {
+        process.exitCode = await runAndReport(scenario, flags, command);
+        return;
+      }
+      const err = paint(process.stderr, flags.color === false);
+      const local = localAgents({ agents, maxSkewMs, log: flags.quiet ? undefined : (line) => process.stderr.write(err.dim(`  ${line}\n`)) });
+      try {
+        process.exitCode = await runAndReport(scenario, flags, command, { makeEngine: local.makeEngine, agents });
+      } finally {
+        await local.close();
+      }
+    });
 }
 
 /** Runs with the terminal attached: live view, signals, outputs, exit code. Shared by `run` and `demo`. */
-export async function runAndReport(scenario: Parameters<typeof run>[0], flags: RunFlags, command: string, extra: { stateDir?: string; title?: string } = {}): Promise<number> {
+export async function runAndReport(
+  scenario: Parameters<typeof run>[0],
+  flags: RunFlags,
+  command: string,
+  extra: { stateDir?: string; title?: string; makeEngine?: RunOptions['makeEngine']; agents?: number } = {},
+): Promise<number> {
   const err = paint(process.stderr, flags.color === false);
   // Output files are checked before any load is sent: a typo must not cost the run.
   const problems = checkOutputs(flags);
@@ -73,6 +96,8 @@ export async function runAndReport(scenario: Parameters<typeof run>[0], flags: R
       signal: ac.signal,
       command,
       stateDir: extra.stateDir,
+      makeEngine: extra.makeEngine,
+      agents: extra.agents,
       onWindow: live ? (w, v, ctx) => process.stderr.write(redactText(liveLine(w, v, ctx, err)) + '\n') : undefined,
       onEvent: live
         ? (raw) => {
@@ -93,4 +118,18 @@ export async function runAndReport(scenario: Parameters<typeof run>[0], flags: R
   if (crashed) result.outcome = { exitCode: EXIT.internal, status: 'error', reason: `internal error: ${crashed.message}` };
   const published = await publish(result, flags, { stateDir: extra.stateDir ?? '.faultline', quiet: flags.quiet, plain: flags.color === false });
   return published.outcome.exitCode;
+}
+
+/** --agents: a whole number ≥ 1, or undefined when not given. */
+export function parseAgents(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new UsageError(`--agents: expected a whole number from 1 to 1000, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+export function parseFlagDuration(v: string, flag: string): number {
+  const ms = parseDuration(v);
+  if (ms === undefined || !(ms > 0)) throw new UsageError(`${flag}: expected a duration like "50ms", got ${JSON.stringify(v)}`);
+  return ms;
 }

@@ -6,7 +6,7 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { StagePlan } from '../profiles/types.ts';
-import type { Window } from '../timeline.ts';
+import type { AgentSummary, Window } from '../timeline.ts';
 import { mergeWindows } from '../metrics/merge.ts';
 import { UsageError } from '../errors.ts';
 import type { FromWorker, ToWorker, WireRequest, WireStage, WireWindow } from './messages.ts';
@@ -35,7 +35,18 @@ export interface EngineOptions {
   onFatal: (message: string) => void;
 }
 
-export class Engine {
+/** What the coordinator drives: one process's workers (Engine), or every agent's (agents/fleet.ts). */
+export interface LoadEngine {
+  start(): Promise<void>;
+  /** Starts a stage at `startAt` (epoch ms) on every worker, each with its segment. */
+  runStage(plan: StagePlan, index: number, startAt: number): void;
+  /** Stops sending, lets requests in flight finish (up to graceMs), returns the final windows. */
+  stop(graceMs: number, reason?: string): Promise<WireWindow[]>;
+  /** Scale-out: what each agent did (after stop). */
+  agents?(): AgentSummary[];
+}
+
+export class Engine implements LoadEngine {
   readonly opts: EngineOptions;
   private pool: Piscina | undefined;
   private ports: MessagePort[] = [];

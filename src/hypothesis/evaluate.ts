@@ -32,6 +32,7 @@ export interface ClauseResult {
 
 export interface WindowVerdict {
   window: number;
+  /** inconclusive: too few requests to judge, or (scale-out) an agent's share of the load is missing (Window.agentProblems). */
   status: 'pass' | 'fail' | 'inconclusive' | 'excluded';
   clauses: ClauseResult[];
 }
@@ -94,6 +95,7 @@ export function evaluateWindow(w: Window, clauses: readonly Clause[], minSamples
   const results = clauses.map((c) => judgeClause(c, w, minSamples));
   let status: WindowVerdict['status'] = 'pass';
   if (excluded) status = 'excluded';
+  else if (w.agentProblems?.length) status = 'inconclusive';
   else if (results.some((r) => r.status === 'fail')) status = 'fail';
   else if (results.length === 0 || results.some((r) => r.status === 'inconclusive')) status = results.length === 0 ? 'pass' : 'inconclusive';
   return { window: w.index, status, clauses: results };

@@ -63,17 +63,12 @@ export const GENERATOR_LIMITS = {
   slipMs: 10,
 };
 
-export function mergeWindows(index: number, parts: readonly WireWindow[], model: 'open' | 'closed', maxInFlight = Infinity): Window {
-  const names = new Set<string>();
-  for (const p of parts) for (const n of Object.keys(p.byName)) names.add(n);
-  const byName: Record<string, Stats> = {};
-  for (const n of names) byName[n] = mergeStats(parts.map((p) => p.byName[n]).filter((s): s is WireStats => s !== undefined));
-  const overall = names.size === 1 ? byName[[...names][0]] : mergeStats(Object.values(byName));
-  const start = Math.min(...parts.map((p) => p.start));
-  const end = Math.max(...parts.map((p) => p.end));
-  const secs = Math.max(end - start, 1) / 1000;
+/**
+ * Generator health of some workers' windows (one process's, or one agent's): whether
+ * they, not the target, were the limit.
+ */
+export function judgeGenerator(parts: readonly WireWindow[], model: 'open' | 'closed', maxInFlight = Infinity): GeneratorHealth {
   const offered = parts.reduce((a, p) => a + p.offered, 0);
-  const sent = parts.reduce((a, p) => a + p.sent, 0);
   const g: GeneratorHealth = {
     maxLagMs: Math.max(...parts.map((p) => p.maxLagMs)),
     elu: Math.max(...parts.map((p) => p.elu)),
@@ -100,6 +95,21 @@ export function mergeWindows(index: number, parts: readonly WireWindow[], model:
   } else if (behind && g.maxLagMs >= GENERATOR_LIMITS.lagMs) {
     g.reason = `generator sent late (slip p99 ${g.slipP99Ms.toFixed(1)} ms, event-loop lag ${g.maxLagMs.toFixed(0)} ms) while its thread was ${Math.round(g.elu * 100)}% busy: CPU contention on this machine (the lateness counts in latency)`;
   }
+  return g;
+}
+
+export function mergeWindows(index: number, parts: readonly WireWindow[], model: 'open' | 'closed', maxInFlight = Infinity): Window {
+  const names = new Set<string>();
+  for (const p of parts) for (const n of Object.keys(p.byName)) names.add(n);
+  const byName: Record<string, Stats> = {};
+  for (const n of names) byName[n] = mergeStats(parts.map((p) => p.byName[n]).filter((s): s is WireStats => s !== undefined));
+  const overall = names.size === 1 ? byName[[...names][0]] : mergeStats(Object.values(byName));
+  const start = Math.min(...parts.map((p) => p.start));
+  const end = Math.max(...parts.map((p) => p.end));
+  const secs = Math.max(end - start, 1) / 1000;
+  const offered = parts.reduce((a, p) => a + p.offered, 0);
+  const sent = parts.reduce((a, p) => a + p.sent, 0);
+  const g = judgeGenerator(parts, model, maxInFlight);
   return {
     index,
     stage: parts[0].stage,

@@ -42,6 +42,7 @@ export function liveLine(w: Window, v: WindowVerdict, ctx: LiveContext, p: Paint
     `err ${(err > 0 ? p.red(pct(err)) : pct(err)).padStart(6)}`,
   ];
   if (v.status === 'fail') parts.push(p.red.bold('✗ BREACH ' + v.clauses.filter((c) => c.status === 'fail').map((c) => c.clause).join(', ')));
+  else if (v.status === 'inconclusive' && w.agentProblems?.length) parts.push(p.yellow(`? inconclusive: ${w.agentProblems.map((a) => `${a.agent.split(' (')[0]} ${a.problem}`).join(', ')}`));
   else if (v.status === 'inconclusive') parts.push(p.dim('(inconclusive)'));
   if (ctx.activeFaults.length) parts.push(p.magenta(`⚡ ${ctx.activeFaults.join(', ')}`));
   if (w.generator.limited) parts.push(p.yellow('⚠ generator-limited'));
@@ -114,7 +115,7 @@ const EXIT_MEANING: Record<number, string> = {
   [EXIT.usage]: 'bad usage or invalid scenario',
   [EXIT.aborted]: 'aborted',
   [EXIT.internal]: 'internal error',
-  [EXIT.inconclusive]: 'inconclusive: too few requests were due, or the generator was the limit, where the verdict was needed',
+  [EXIT.inconclusive]: 'inconclusive: too few requests were due, or the generator or an agent (not the system) was the limit, where the verdict was needed',
 };
 
 /** One line per clause: its outcome for the run and why (the same verdicts JUnit and HTML show). */
@@ -129,7 +130,7 @@ export function renderReport(r: Result, p: Paint, files: string[] = []): string 
   const out: string[] = [];
   const m = r.meta;
   out.push(p.bold(`faultline ${m.faultline} — ${m.scenario ?? 'run'} → ${m.target}`));
-  out.push(p.dim(`${m.model === 'closed' ? 'CLOSED model (fixed concurrency: latency is service time, not corrected for coordinated omission)' : 'open model (latency from intended send time, coordinated-omission corrected)'} · ${m.workers} worker${m.workers > 1 ? 's' : ''} · ${m.connections} connections · ${m.node} · ${((m.durationMs ?? 0) / 1000).toFixed(1)} s`));
+  out.push(p.dim(`${m.model === 'closed' ? 'CLOSED model (fixed concurrency: latency is service time, not corrected for coordinated omission)' : 'open model (latency from intended send time, coordinated-omission corrected)'} · ${m.agents ? `${m.agents} agent${m.agents > 1 ? 's' : ''} × ` : ''}${m.workers} worker${m.workers > 1 ? 's' : ''} · ${m.connections} connections · ${m.node} · ${((m.durationMs ?? 0) / 1000).toFixed(1)} s`));
   out.push('');
   const sentence = verdictSentence(r);
   out.push(r.outcome.exitCode === EXIT.held ? p.green.bold(sentence) : r.outcome.exitCode === EXIT.broke ? p.red.bold(sentence) : p.yellow.bold(sentence));

@@ -1,0 +1,66 @@
+/**
+ * Every message between agent 0 (the coordinator) and the other agents: one
+ * discriminated union each way, sent as one JSON object per line over TCP.
+ *
+ * Agent 0 holds the whole run: the scenario, the clock, the verdicts and the
+ * faults. The other agents need nothing but its address: the welcome carries
+ * what their load workers run (requests, connections, timeout, window) and
+ * their segment of the schedule.
+ */
+import type { WireRequest, WireWindow } from '../engine/messages.ts';
+import type { Segment } from '../engine/schedule.ts';
+
+/** The port agent 0 listens on by default (the headless Service's port in a cluster). */
+export const AGENT_PORT = 7070;
+
+/** Bumped when the messages change: agents of another protocol are refused at the barrier. */
+export const AGENT_PROTOCOL = 1;
+
+/** What an agent's load engine runs, as agent 0 resolved it from the scenario. */
+export interface AgentEngineConfig {
+  target: string;
+  requests: WireRequest[];
+  /** Function requests are loaded from this path inside each worker (the same path on every agent). */
+  scenarioFile?: string;
+  workers: number;
+  /** This agent's share of the run's connections. */
+  connections: number;
+  pipelining: number;
+  timeoutMs: number;
+  tickMs: number;
+  errors4xx: boolean;
+}
+
+/** A stage as every agent runs it (the whole stage: each agent takes its segment of it). */
+export interface AgentStage {
+  index: number;
+  /** Absolute start on agent 0's clock, epoch ms. */
+  startAt: number;
+  durationMs: number;
+  model: 'open' | 'closed';
+  rateFrom: number;
+  rateTo: number;
+  concurrency: number;
+}
+
+export type ToAgent =
+  /** A clock probe: the agent answers at once with its own time. */
+  | { type: 'clock'; id: number; t0: number }
+  /** Admitted: start the load workers. offsetMs = agent clock − agent 0's clock. */
+  | { type: 'welcome'; segment: Segment; offsetMs: number; engine: AgentEngineConfig }
+  | { type: 'stage'; stage: AgentStage }
+  /** Stop sending now, let requests in flight finish up to graceMs, send the final windows, then 'done'. */
+  | { type: 'stop'; graceMs: number; reason?: string }
+  /** Not admitted (clock skew, wrong index, another protocol): the agent exits with this reason. */
+  | { type: 'refuse'; reason: string };
+
+export type FromAgent =
+  | { type: 'hello'; index: number; agents: number; protocol: number; version: string; host: string; pid: number; workers?: number }
+  | { type: 'clock-reply'; id: number; t0: number; t: number }
+  /** Load workers started; `slots` = connections × pipelining across them. */
+  | { type: 'ready'; workers: number; slots: number }
+  /** One worker's window, its times already on agent 0's clock. */
+  | { type: 'part'; worker: number; window: WireWindow; final: boolean }
+  | { type: 'done' }
+  /** The agent stops on its own (a signal, a worker that failed). */
+  | { type: 'leaving'; reason: string };
