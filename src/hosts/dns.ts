@@ -134,9 +134,10 @@ export class DnsResponder {
     return this.reply(q, RCODE.NOERROR, this.records(question, address));
   }
 
+  /** TTL 0: no resolver caches an answer, so a fault acts on the very next lookup. */
   private records(question: dnsPacket.Question, address: string): dnsPacket.Answer[] {
-    if (question.type === 'A' && isIPv4(address)) return [{ type: 'A', name: question.name, ttl: 1, class: 'IN', data: address }];
-    if (question.type === 'AAAA' && isIPv6(address)) return [{ type: 'AAAA', name: question.name, ttl: 1, class: 'IN', data: address }];
+    if (question.type === 'A' && isIPv4(address)) return [{ type: 'A', name: question.name, ttl: 0, class: 'IN', data: address }];
+    if (question.type === 'AAAA' && isIPv6(address)) return [{ type: 'AAAA', name: question.name, ttl: 0, class: 'IN', data: address }];
     return [];
   }
 
