@@ -32,7 +32,7 @@ async function rawQueries(server: string, name: string, n: number): Promise<Reco
   let got = 0;
   let wake = () => {};
   s.on('message', (m) => {
-    const r = (dnsPacket.decode(m) as { rcode?: string }).rcode ?? "?";
+    const r = (dnsPacket.decode(m) as { rcode?: string }).rcode ?? '?';
     rcodes[r] = (rcodes[r] ?? 0) + 1;
     got++;
     wake();
