@@ -48,5 +48,5 @@ export default defineScenario({
       env: { SHOP_MODE: mode, PAYMENT_URLS: replicas.map((p) => `http://127.0.0.1:${p}`).join(',') },
     },
   },
-  faults: [{ name: 'half of payment killed', kind: 'kill', target: 'payment', replicas: '50%', restart: '3s', atLoad: '1x' }],
+  faults: [{ name: 'half of payment killed', kind: 'kill', target: 'payment', replicas: '50%', restart: '3s', atLoad: '1x', mayBreak: ['checkout'] }],
 });

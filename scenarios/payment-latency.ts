@@ -48,5 +48,5 @@ export default defineScenario({
   },
   // The shop calls payment through this proxy; the latency fault acts on it.
   proxies: { payment: { listen: '127.0.0.1:4121', upstream: '127.0.0.1:4122' } },
-  faults: [{ name: 'slow payment', kind: 'latency', target: 'payment', latency: '800ms', jitter: '200ms', atStage: 2, duration: '4s' }],
+  faults: [{ name: 'slow payment', kind: 'latency', target: 'payment', latency: '800ms', jitter: '200ms', atStage: 2, duration: '4s', mayBreak: ['checkout'] }],
 });
