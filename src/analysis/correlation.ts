@@ -110,6 +110,8 @@ export interface FaultCorrelation {
   restart?: { restartToReadyMs?: (number | null)[]; downMs?: (number | null)[] };
   /** The fault-stop event's detail, as the fault kind reported it. */
   detail?: Record<string, unknown>;
+  /** What the fault measured of its own effect (the fault-stop event's), beside its setting. */
+  effect?: { summary: string; values: Record<string, number>; noEffect: boolean };
   /** Window length, ms: the resolution of the times above. */
   resolutionMs: number;
 }
@@ -328,6 +330,7 @@ export function correlate(
     if (timeToRecoveryMs !== undefined) out.timeToRecoveryMs = timeToRecoveryMs;
     if (restart) out.restart = restart;
     if (detail) out.detail = detail;
+    if (stopEv?.type === 'fault-stop' && stopEv.effect) out.effect = stopEv.effect;
     return out;
   });
 }

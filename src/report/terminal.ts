@@ -146,6 +146,7 @@ export function renderReport(r: Result, p: Paint, files: string[] = []): string 
     out.push('');
     out.push(p.bold('Faults'));
     out.push(faultTable(faults, p, allowedToBreak(r)));
+    out.push(...effectLines(faults, p));
   }
   const breaches = breachLines(r, p);
   if (breaches.length) {
@@ -245,6 +246,16 @@ export function faultTable(faults: readonly FaultCorrelation[], p: Paint, allowe
     blastText(f, p),
   ]);
   return table(head, rows, [false, false, true, false, true, false, false, false], p);
+}
+
+/** What each fault measured of its own effect, beside its setting; "no effect" flagged. */
+export function effectLines(faults: readonly FaultCorrelation[], p: Paint): string[] {
+  const with_ = faults.filter((f) => f.effect);
+  if (!with_.length) return [];
+  return [
+    p.dim('Measured effect:'),
+    ...with_.map((f) => `  ${f.fault}: ${f.effect!.summary}${f.effect!.noEffect ? ` ${p.yellow.bold('— NO EFFECT: this fault proved nothing')}` : ''}`),
+  ];
 }
 
 /** Sustained breaches with their cause, then blips apart. */

@@ -15,7 +15,7 @@
  * CATALOG_MODE=resilient (default): Redis calls have a deadline
  * (CACHE_TIMEOUT_MS, 250) and no queue, and after a failure the cache is
  * skipped for a second (reads go to the database: slower, no errors); a pooled
- * connection is waited for at most DB_ACQUIRE_MS (200) and a statement runs at
+ * connection is waited for at most DB_ACQUIRE_MS (1000) and a statement runs at
  * most DB_STATEMENT_MS (1000): a locked table or an exhausted pool is a fast
  * 503, not a hang; writes have a pool of their own (a bulkhead), so INSERTs
  * stuck behind a lock never take the reads' connections; a missing `.env` falls back
@@ -63,7 +63,7 @@ for (const [k, v] of Object.entries(conf)) {
   if (/_URL$/.test(k) && !/^[a-z]+:\/\/([^@/]*@)?(127\.0\.0\.1|localhost|\[::1\]):\d+/.test(v)) fail(`${k}: expected a loopback URL, got ${JSON.stringify(v)}`);
 }
 
-const acquireMs = envNumber('DB_ACQUIRE_MS', 200);
+const acquireMs = envNumber('DB_ACQUIRE_MS', 1000);
 const statementMs = envNumber('DB_STATEMENT_MS', 1000);
 const poolSize = envNumber('POOL_SIZE', 10);
 const limits = resilient ? { connectionTimeoutMillis: acquireMs, statement_timeout: statementMs, query_timeout: statementMs + 200 } : {};
