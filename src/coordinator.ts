@@ -416,7 +416,8 @@ function poolWindows(ws: Window[]): Window {
   return { ...first, end: last.end, offered, sent: ws.reduce((a, w) => a + w.sent, 0), offeredRate: offered / secs, achievedRate: completedCount(overall) / secs, overall, byName };
 }
 
-function stageResult(p: StagePlan, i: number, ws: Window[], start: number, end: number): StageResult {
+/** A stage's summary from its windows (a run's, or merged result files'). */
+export function stageResult(p: StagePlan, i: number, ws: Window[], start: number, end: number): StageResult {
   const counted = ws.filter((w) => !(p.warmupMs > 0 && w.end <= start + p.warmupMs + 1));
   const use = counted.length ? counted : ws;
   const all = summarizeStats(use.map((w) => w.overall));

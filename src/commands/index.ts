@@ -19,4 +19,5 @@ export const commands: Record<string, CliCommand> = {
   compare: await import('./compare.ts'),
   agent: await import('./agent.ts'),
   k8s: await import('./k8s.ts'),
+  merge: await import('./merge.ts'),
 };
