@@ -29,7 +29,6 @@ import { decideOutcome } from './analysis/gate.ts';
 import { AbortError, UsageError } from './errors.ts';
 import { startEnvironment, type Environment } from './environment.ts';
 import { VERSION } from './version.ts';
-import type { SearchProfile } from './profiles/search.ts';
 
 export interface RunOptions {
   /** Called with each merged window and its verdict (live view). */
@@ -189,7 +188,8 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
     if (stageWindowsWait && w.stage === stageWindowsWait.stage && stageEnds[w.stage] !== undefined && w.end >= stageEnds[w.stage] - 1) stageWindowsWait.resolve();
   };
 
-  let searchProfile: SearchProfile | undefined;
+  /** The adaptive profile whose own account goes in the result (`search`). */
+  let adaptive: Profile | undefined;
   let undoFailures: { fault: string; error: string }[] = [];
   let ticker: NodeJS.Timeout | undefined;
   let loadStart: number | undefined;
@@ -240,7 +240,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
     }, 25);
 
     const profile: Profile = scenario.makeProfile();
-    if (profile.name === 'search') searchProfile = profile as SearchProfile;
+    if (profile.report) adaptive = profile;
     let prev: StageVerdict | undefined;
     let nextStart = now() + 50;
     let useBaseline = scenario.baseline !== undefined;
@@ -389,7 +389,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
     timeline,
     outcome,
     ...analysis,
-    search: searchProfile?.report() ?? null,
+    search: adaptive?.report?.() ?? null,
     undoFailures,
   };
   const agents = engine?.agents?.();

@@ -8,129 +8,40 @@ import type { ScenarioInput } from '../config/schema.ts';
 import { loadScenarioFile, normalize, type Scenario } from '../config/scenario.ts';
 import { UsageError } from '../errors.ts';
 import { parseDuration } from '../config/units.ts';
+import { profiles } from '../profiles/index.ts';
+import { addTableFlags, loadOverride, scenarioOverrides } from './flags.ts';
 
+/** Flags that are not scenario keys: an ad-hoc target, and the profile by name. The rest come from the flag table (flags.ts). */
 export interface ScenarioFlags {
   url?: string;
   method?: string;
   header?: string[];
   body?: string;
   profile?: string;
-  rate?: string;
-  duration?: string;
-  from?: string;
-  to?: string;
-  steps?: string;
-  increment?: string;
-  stepDuration?: string;
-  concurrency?: string;
-  precision?: string;
-  expectedPeak?: string;
-  hypothesis?: string[];
-  stop?: string[];
-  require?: string;
-  baseline?: string | boolean;
-  workers?: string;
-  connections?: string;
-  pipelining?: string;
-  timeout?: string;
-  window?: string;
-  sustain?: string;
-  minSamples?: string;
-  errors4xx?: boolean;
+  /** Not a scenario key: how long a .ts/.js scenario module may take to load. */
   loadTimeout?: string;
+  [flag: string]: unknown;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function addScenarioFlags(c: Command): Command {
-  return c
-    .option('--url <url>', 'ad-hoc target URL (loopback only), instead of a scenario file')
+  const known = Object.values(profiles);
+  c.option('--url <url>', 'ad-hoc target URL (loopback only), instead of a scenario file')
     .option('--method <method>', 'HTTP method for --url (default GET)')
     .option('--header <name:value>', 'request header for --url (repeatable)', collect)
     .option('--body <text>', 'request body for --url')
-    .addOption(new Option('--profile <name>', 'load profile').choices(['constant', 'steps', 'ramp', 'closed', 'search']))
-    .option('--rate <rate>', 'constant arrival rate: "2000", "2000rps" or "1.5x" of --expected-peak')
-    .option('--duration <duration>', 'run (or ramp) duration, e.g. "10s"')
-    .option('--from <rate>', 'steps/ramp/search: first rate')
-    .option('--to <rate>', 'steps/ramp/search: last (highest) rate')
-    .option('--steps <n>', 'steps: number of stages')
-    .option('--increment <rate>', 'steps: rate added per stage (instead of --steps)')
-    .option('--step-duration <duration>', 'steps: duration of each stage')
-    .option('--concurrency <n>', 'closed model: fixed number of concurrent requests')
-    .option('--precision <pct>', 'search: stop bisecting within this interval (default 2%)')
-    .option('--expected-peak <rate>', 'the load the system is expected to carry, req/s')
-    .option('--hypothesis <clauses>', 'e.g. "p99<250ms, errors<1%" (repeatable)', collect)
-    .option('--stop <clause>', 'abort when met, e.g. "errors > 50% for 5s" (repeatable)', collect)
-    .option('--require <rate>', 'exit 1 unless the hypothesis holds up to this rate ("2x" or req/s); default: expected peak')
-    .option('--baseline <rate>', 'baseline stage rate (default 10% of expected peak when a hypothesis is given)')
-    .option('--no-baseline', 'skip the baseline stage')
-    .option('--workers <n>', 'load worker threads (default: cores − 1, at least 1)')
-    .option('--connections <n>', 'connections across all workers (default 1024, opened as needed)')
-    .option('--pipelining <n>', 'HTTP/1.1 pipelining depth per connection (default 1)')
-    .option('--timeout <duration>', 'per-request timeout (default 10s)')
-    .option('--window <duration>', 'stats and verdict window (default 1s, at least 100ms)')
-    .option('--sustain <n>', 'failing windows in a row that make a breach (default 2)')
-    .option('--min-samples <n>', 'fewest requests a window needs to be judged (default 20)')
-    .option('--errors-4xx', 'count 4xx responses as errors')
+    .addOption(new Option('--profile <name>', 'load profile').choices(known.map((p) => p.name)))
     .option('--load-timeout <duration>', 'bound on loading a .ts/.js scenario module (default 10s)');
-}
-
-const num = (v: string | undefined, flag: string): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new UsageError(`${flag}: expected a number, got ${JSON.stringify(v)}`);
-  return n;
-};
-
-/** Flags → the scenario keys they set (only those given). */
-function flagOverrides(f: ScenarioFlags): Partial<ScenarioInput> {
-  const o: Record<string, unknown> = {};
-  if (f.expectedPeak !== undefined) o.expectedPeak = f.expectedPeak;
-  if (f.hypothesis) o.hypothesis = f.hypothesis;
-  if (f.stop) o.stop = f.stop;
-  if (f.require !== undefined) o.require = f.require;
-  if (f.baseline === false) o.baseline = false;
-  else if (typeof f.baseline === 'string') o.baseline = { rate: f.baseline };
-  if (f.window !== undefined) o.window = f.window;
-  if (f.sustain !== undefined) o.sustain = num(f.sustain, '--sustain');
-  if (f.minSamples !== undefined) o.minSamples = num(f.minSamples, '--min-samples');
-  const engine: Record<string, unknown> = {};
-  if (f.workers !== undefined) engine.workers = num(f.workers, '--workers');
-  if (f.connections !== undefined) engine.connections = num(f.connections, '--connections');
-  if (f.pipelining !== undefined) engine.pipelining = num(f.pipelining, '--pipelining');
-  if (f.timeout !== undefined) engine.timeout = f.timeout;
-  if (f.errors4xx) engine.errors4xx = true;
-  if (Object.keys(engine).length) o.engine = engine;
-  return o as Partial<ScenarioInput>;
-}
-
-function loadFromFlags(f: ScenarioFlags): Record<string, unknown> | undefined {
-  const has = (k: keyof ScenarioFlags) => f[k] !== undefined;
-  const profile =
-    f.profile ?? (has('concurrency') ? 'closed' : has('steps') || has('increment') || has('stepDuration') ? 'steps' : has('from') || has('to') ? 'ramp' : has('rate') ? 'constant' : undefined);
-  switch (profile) {
-    case undefined:
-      return undefined;
-    case 'constant':
-      return { profile, rate: f.rate, duration: f.duration };
-    case 'steps':
-      return { profile, from: f.from, to: f.to, steps: num(f.steps, '--steps'), increment: f.increment, stepDuration: f.stepDuration };
-    case 'ramp':
-      return { profile, from: f.from, to: f.to, duration: f.duration };
-    case 'closed':
-      return { profile, concurrency: num(f.concurrency, '--concurrency'), duration: f.duration };
-    case 'search':
-      return { profile, from: f.from, to: f.to, precision: f.precision };
-  }
-  return undefined;
+  return addTableFlags(c, known);
 }
 
 const dropUndefined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
 /** The scenario a command runs: from a file (flags override), or ad hoc from --url and profile flags. */
 export async function resolveScenario(file: string | undefined, f: ScenarioFlags): Promise<Scenario> {
-  const overrides = flagOverrides(f);
-  const load = loadFromFlags(f);
+  const overrides = scenarioOverrides(f);
+  const load = loadOverride(f, Object.values(profiles));
   if (file) {
     if (f.url !== undefined) throw new UsageError('give a scenario file or --url, not both');
     const o = { ...overrides } as Record<string, unknown>;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadResult } from '../report/load.ts';
-import { publish, checkOutputs, type OutputFlags } from '../report/index.ts';
+import { publish, checkOutputs, reporters, type OutputFlags } from '../report/index.ts';
+import { addOutputFlags } from './flags.ts';
 import { UsageError } from '../errors.ts';
 
 interface ReportFlags extends OutputFlags {
@@ -14,14 +15,12 @@ interface ReportFlags extends OutputFlags {
  * and exits with the run's exit code, so the verdict is reproduced too.
  */
 export function register(program: Command): void {
-  program
-    .command('report')
-    .argument('<result>', 'a result file written by `run --json`')
-    .description("re-render a saved result: the run's report, and any of --html, --junit, --hdr-log, --json")
-    .option('--json <file>', 'write the result again (redacted) as JSON')
-    .option('--html <file>', 'write a self-contained HTML report')
-    .option('--junit <file>', 'write JUnit XML (a test case per hypothesis clause and per fault)')
-    .option('--hdr-log <file>', 'write latency as an HdrHistogram interval log')
+  addOutputFlags(
+    program
+      .command('report')
+      .argument('<result>', 'a result file written by `run --json`')
+      .description(`re-render a saved result (redacted): the run's report, and any of ${Object.keys(reporters).map((n) => `--${n}`).join(', ')}`),
+  )
     .option('-q, --quiet', 'print only the verdict')
     .option('--no-color', 'plain output')
     .action(async (file: string, flags: ReportFlags) => {

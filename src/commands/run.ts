@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { addScenarioFlags, resolveScenario, type ScenarioFlags } from './options.ts';
+import { addOutputFlags } from './flags.ts';
 import { run, type RunOptions } from '../coordinator.ts';
 import { localAgents } from '../agents/local.ts';
 import { parseDuration } from '../config/units.ts';
@@ -17,18 +18,12 @@ interface RunFlags extends ScenarioFlags, OutputFlags {
   maxSkew?: string;
 }
 
-export function addOutputFlags(c: Command): Command {
-  return c
-    .option('--json <file>', 'write the whole result (Timeline included) as JSON')
-    .option('--html <file>', 'write a self-contained HTML report')
-    .option('--junit <file>', 'write JUnit XML (a test case per hypothesis clause and per fault)')
-    .option('--hdr-log <file>', 'write latency as an HdrHistogram interval log')
-    .option('-q, --quiet', 'no live view; print only the verdict')
-    .option('--no-color', 'plain output');
+function addRunOutputFlags(c: Command): Command {
+  return addOutputFlags(c).option('-q, --quiet', 'no live view; print only the verdict').option('--no-color', 'plain output');
 }
 
 export function register(program: Command): void {
-  addOutputFlags(addScenarioFlags(program.command('run').argument('[scenario]', 'scenario file (.ts, .js, .json, .yaml)').description('run a load test (with faults, when the scenario has them)')))
+  addRunOutputFlags(addScenarioFlags(program.command('run').argument('[scenario]', 'scenario file (.ts, .js, .json, .yaml)').description('run a load test (with faults, when the scenario has them)')))
     .option('--agents <n>', 'split the load over N local agent processes (agent 0 is this one; see `faultline k8s` for many machines)')
     .option('--max-skew <duration>', 'with --agents: largest clock offset between agents a run accepts (default 50ms)')
     .action(async (file: string | undefined, flags: RunFlags) => {

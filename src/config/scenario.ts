@@ -11,8 +11,8 @@ import type { z } from 'zod';
 import { UsageError } from '../errors.ts';
 import { scenarioSchema, faultCommonKeys, probeCommonKeys, type ScenarioInput, type ScenarioParsed } from './schema.ts';
 import { isLoopbackHost, parseDuration, resolveRate, type RateSpec } from './units.ts';
-import { profiles, type RateResolver } from '../profiles/index.ts';
-import type { Profile, StagePlan } from '../profiles/types.ts';
+import { profiles } from '../profiles/index.ts';
+import type { Profile, RateResolver, StagePlan } from '../profiles/types.ts';
 import { openStage, fmtRate } from '../profiles/types.ts';
 import { parseClause, splitClauses, type Clause } from '../hypothesis/parse.ts';
 import type { WireRequest } from '../engine/messages.ts';
@@ -247,27 +247,15 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
 
   // Load profile (validated now so rate problems are reported with the rest).
   const loadCfg = s.load;
-  const build = (): Profile => {
-    switch (loadCfg.profile) {
-      case 'constant':
-        return profiles.constant.create(loadCfg, rate);
-      case 'steps':
-        return profiles.steps.create(loadCfg, rate);
-      case 'ramp':
-        return profiles.ramp.create(loadCfg, rate);
-      case 'closed':
-        return profiles.closed.create(loadCfg);
-      case 'search':
-        return profiles.search.create(loadCfg, rate);
-    }
-  };
+  const profileType = profiles[loadCfg.profile];
+  const build = (): Profile => profileType.create(loadCfg, rate);
   const probe = build();
   const first = probe.next();
 
   // Baseline: proves the hypothesis at low load before anything is pushed.
   let baseline: StagePlan | undefined;
   const hypothesisRaw = splitClauses(s.hypothesis);
-  const wantBaseline = s.baseline !== undefined ? s.baseline !== false : hypothesisRaw.length > 0 && loadCfg.profile !== 'closed';
+  const wantBaseline = s.baseline !== undefined ? s.baseline !== false : hypothesisRaw.length > 0 && first?.model !== 'closed';
   if (wantBaseline && s.baseline !== false) {
     const b = s.baseline ?? {};
     let r: number;
@@ -401,21 +389,14 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
   const seed = s.seed ?? 1;
   const schedules: FaultSchedule[] = [];
   if (repeating.length && !problems.length) {
-    const horizonMs = plannedRunMs(build, loadCfg.profile === 'search' ? (loadCfg as { budget: number }).budget : undefined);
+    const horizonMs = plannedRunMs(build, probe.budgetMs);
     const expanded = expandRepeats(faults, repeating, { horizonMs, seed });
     faults.splice(0, faults.length, ...expanded.faults);
     schedules.push(...expanded.schedules);
   }
 
-  if (loadCfg.profile === 'search') {
-    const from = resolveRate(loadCfg.from, expectedPeak);
-    const to = resolveRate(loadCfg.to, expectedPeak);
-    if (from !== undefined && to !== undefined && from > to) problems.push(`load.from: the search starts at ${fmtRate(from)} req/s, above load.to (${fmtRate(to)} req/s); from must not exceed to`);
-    if (loadCfg.bracket) {
-      const [a, b] = loadCfg.bracket.map((r) => resolveRate(r, expectedPeak));
-      if (a !== undefined && b !== undefined && a >= b) problems.push(`load.bracket: expected [passing, failing] with the first below the second, got [${fmtRate(a)}, ${fmtRate(b)}] req/s`);
-    }
-  }
+  // Rates that did not resolve were reported above: here they are NaN and compare false.
+  problems.push(...(profileType.check?.(loadCfg, (r) => resolveRate(r, expectedPeak) ?? NaN) ?? []));
 
   const engine: EngineOptions = {
     workers: s.engine?.workers ?? defaultWorkers(),
@@ -430,9 +411,9 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
   const requireRate = s.require === undefined ? undefined : rate(s.require, 'require');
 
   if (problems.length) throw new UsageError(problems);
-  const warnings = faultWarnings(faults, build, loadCfg.profile === 'search' ? (loadCfg as { budget: number }).budget : undefined, baseline);
-  const maxConcurrency = loadCfg.profile === 'closed' ? Math.max(...[loadCfg.concurrency].flat()) : 0;
-  if (loadCfg.profile === 'closed' && engine.pipelining > 1 && maxConcurrency <= engine.connections) {
+  const warnings = faultWarnings(faults, build, probe.budgetMs, baseline);
+  const maxConcurrency = closedConcurrency(build);
+  if (maxConcurrency > 0 && engine.pipelining > 1 && maxConcurrency <= engine.connections) {
     // wrk's and autocannon's -c is connections; here concurrency is requests in flight, and a slot uses a fresh connection first.
     const c = maxConcurrency;
     warnings.push(
@@ -508,4 +489,12 @@ function checkUrl(v: string, path: string, problems: string[]): URL | undefined 
     return undefined;
   }
   return u;
+}
+
+/** The highest concurrency of the profile's closed-model stages (0 when it has none, or is adaptive). */
+function closedConcurrency(build: () => Profile): number {
+  const p = build();
+  let max = 0;
+  if (!p.adaptive) for (let st = p.next(); st; st = p.next()) if (st.model === 'closed') max = Math.max(max, st.concurrency);
+  return max;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { zPositiveDuration } from '../config/units.ts';
-import { fixedProfile, type Profile, type StagePlan } from './types.ts';
+import { fixedProfile, type Profile, type ProfileType, type StagePlan } from './types.ts';
 
 /**
  * `closed`: a fixed number of concurrent requests, each sent when the previous
@@ -28,3 +28,12 @@ export function create(c: z.output<typeof schema>): Profile {
   }));
   return fixedProfile('closed', stages);
 }
+
+export const closed: ProfileType<typeof schema> = {
+  name: 'closed',
+  schema,
+  create,
+  flags: ['concurrency', 'duration'],
+  impliedBy: ['concurrency'],
+  describe: 'closed model: a fixed number of concurrent requests (or a list to step through), for duration',
+};

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { zRate, zPositiveDuration } from '../config/units.ts';
-import { fixedProfile, openStage, fmtRate, type Profile, type RateResolver, type StagePlan } from './types.ts';
+import { fixedProfile, openStage, fmtRate, type Profile, type ProfileType, type RateResolver, type StagePlan } from './types.ts';
 
 /**
  * `ramp`: the arrival rate rises linearly from `from` to `to` over `duration`.
@@ -27,3 +27,12 @@ export function create(c: z.output<typeof schema>, rate: RateResolver): Profile 
   }
   return fixedProfile('ramp', stages);
 }
+
+export const ramp: ProfileType<typeof schema> = {
+  name: 'ramp',
+  schema,
+  create,
+  flags: ['from', 'to', 'duration'],
+  impliedBy: ['from', 'to'],
+  describe: 'the rate rises linearly from `from` to `to` over duration (segments: stages it is judged in)',
+};

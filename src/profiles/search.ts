@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { zRate, zPositiveDuration, zDuration, zPercent } from '../config/units.ts';
-import { openStage, fmtRate, type Profile, type RateResolver, type StagePlan, type StageVerdict } from './types.ts';
+import { openStage, fmtRate, type Profile, type ProfileType, type RateResolver, type StagePlan, type StageVerdict } from './types.ts';
 
 /**
  * `search`: finds the breaking point adaptively. It grows the rate by `growth`
@@ -95,6 +95,7 @@ export function create(c: z.output<typeof schema>, rate: RateResolver): SearchPr
   return {
     name: 'search',
     adaptive: true,
+    budgetMs: c.budget,
     next(prev?: StageVerdict) {
       if (done) return undefined;
       if (prev) {
@@ -131,3 +132,22 @@ export function create(c: z.output<typeof schema>, rate: RateResolver): SearchPr
     }),
   };
 }
+
+export const search: ProfileType<typeof schema> = {
+  name: 'search',
+  schema,
+  create,
+  check(c, rate) {
+    const problems: string[] = [];
+    const from = rate(c.from);
+    const to = rate(c.to);
+    if (from > to) problems.push(`load.from: the search starts at ${fmtRate(from)} req/s, above load.to (${fmtRate(to)} req/s); from must not exceed to`);
+    if (c.bracket) {
+      const [a, b] = c.bracket.map((r) => rate(r));
+      if (a >= b) problems.push(`load.bracket: expected [passing, failing] with the first below the second, got [${fmtRate(a)}, ${fmtRate(b)}] req/s`);
+    }
+    return problems;
+  },
+  flags: ['from', 'to', 'precision'],
+  describe: 'finds the breaking point adaptively: grows by growth from `from`, then bisects to precision within budget',
+};

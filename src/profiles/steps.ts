@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { zRate, zPositiveDuration } from '../config/units.ts';
-import { fixedProfile, openStage, fmtRate, type Profile, type RateResolver, type StagePlan } from './types.ts';
+import { fixedProfile, openStage, fmtRate, type Profile, type ProfileType, type RateResolver, type StagePlan } from './types.ts';
 
 /**
  * `steps`: constant-rate stages from `from` to `to`, either `steps` stages
@@ -32,3 +32,12 @@ export function create(c: z.output<typeof schema>, rate: RateResolver): Profile 
   const stages: StagePlan[] = rates.map((r, i) => openStage(`step ${i + 1}/${rates.length}: ${fmtRate(r)} req/s`, r, r, c.stepDuration));
   return fixedProfile('steps', stages);
 }
+
+export const steps: ProfileType<typeof schema> = {
+  name: 'steps',
+  schema,
+  create,
+  flags: ['from', 'to', 'steps', 'increment', 'stepDuration'],
+  impliedBy: ['steps', 'increment', 'stepDuration'],
+  describe: 'constant-rate stages from `from` to `to`: steps or increment, stepDuration',
+};

@@ -4,6 +4,7 @@
  * before it names the next stage.
  */
 
+import type { z } from 'zod';
 import type { RateSpec } from '../config/units.ts';
 
 /** Resolves a written rate ("3x", "1500") to req/s; `path` names it in errors. */
@@ -42,8 +43,35 @@ export interface StageVerdict {
 export interface Profile {
   readonly name: string;
   readonly adaptive: boolean;
+  /** Adaptive profiles: the longest they may run, ms (plans faults that repeat until the run ends). */
+  readonly budgetMs?: number;
   /** The next stage, given the previous stage's verdict; undefined when the profile is done. */
   next(prev?: StageVerdict): StagePlan | undefined;
+  /** Adaptive profiles: their own account for the result (the search's probes and why it ended). */
+  report?(): unknown;
+}
+
+/** A `load` key that has a CLI flag (see commands/flags.ts). */
+export type LoadFlag = 'rate' | 'duration' | 'from' | 'to' | 'steps' | 'increment' | 'stepDuration' | 'concurrency' | 'precision';
+
+/**
+ * One load profile, as the registry (profiles/index.ts) lists it: its name, the
+ * `load` object users write for it (`profile: <name>` included, strict, in the
+ * user's units), and a factory. The scenario schema, `normalize`, the CLI's
+ * `--profile` choices and the README's list are derived from the table.
+ */
+export interface ProfileType<S extends z.ZodType<{ profile: string }> = z.ZodType<{ profile: string }>> {
+  readonly name: string;
+  readonly schema: S;
+  create(config: z.output<S>, rate: RateResolver): Profile;
+  /** Problems between keys, with rates resolved (`path: message` lines); none when it is consistent. */
+  check?(config: z.output<S>, rate: (r: RateSpec) => number): string[];
+  /** Load keys the CLI sets for this profile (`--rate`, `--from` …). */
+  readonly flags: readonly LoadFlag[];
+  /** Flags that pick this profile when `--profile` is not given. */
+  readonly impliedBy?: readonly LoadFlag[];
+  /** One line for `--help` and the README. */
+  readonly describe: string;
 }
 
 export const openStage = (label: string, rateFrom: number, rateTo: number, durationMs: number, kind: StagePlan['kind'] = 'load', warmupMs = 0): StagePlan => ({

@@ -9,7 +9,7 @@
 import * as hdr from 'hdr-histogram-js';
 import type { Result } from '../result.ts';
 import { decode } from '../metrics/histogram.ts';
-import { writeFileAtomic } from './json.ts';
+import type { Reporter } from './reporter.ts';
 import { runStartOf } from './clauses.ts';
 
 /** Tags may not hold commas or whitespace. */
@@ -40,6 +40,4 @@ export function hdrLog(r: Result): string {
   return out;
 }
 
-export function writeHdrLog(r: Result, path: string): Promise<void> {
-  return writeFileAtomic(path, hdrLog(r));
-}
+export const hdrLogReporter: Reporter = { name: 'hdr-log', describe: 'write latency as an HdrHistogram interval log', render: hdrLog };

@@ -17,7 +17,7 @@ import type { StageResult } from '../timeline.ts';
 import type { Histogram } from 'hdr-histogram-js';
 import { mergeEncoded, percentileMs, view } from '../metrics/histogram.ts';
 import { parseClause, isLatency } from '../hypothesis/parse.ts';
-import { writeFileAtomic } from './json.ts';
+import type { Reporter } from './reporter.ts';
 import { breachText, brokeIt, verdictSentence, impactText, recoveryText } from './terminal.ts';
 import { runStartOf } from './clauses.ts';
 import { int, ms, pct, rate } from './format.ts';
@@ -453,7 +453,5 @@ ${body(r)}
 `;
 }
 
-export function writeHtml(r: Result, path: string): Promise<void> {
-  return writeFileAtomic(path, htmlReport(r));
-}
+export const html: Reporter = { name: 'html', describe: 'write a self-contained HTML report', render: htmlReport };
 

@@ -8,52 +8,53 @@
  */
 import { join } from 'node:path';
 import type { Result } from '../result.ts';
-import { writeJson, outputProblem, ensureDir, resolveOutput } from './json.ts';
+import { json, outputProblem, ensureDir, resolveOutput, writeFileAtomic } from './json.ts';
 import { EXIT } from '../errors.ts';
-import { writeHtml } from './html.ts';
-import { writeJunit } from './junit.ts';
-import { writeHdrLog } from './hdrlog.ts';
+import { html } from './html.ts';
+import { junit } from './junit.ts';
+import { hdrLogReporter } from './hdrlog.ts';
+import type { Reporter } from './reporter.ts';
+import { byName } from '../registry.ts';
 import { redact } from './redact.ts';
 import { upgradeResult } from '../analysis/upgrade.ts';
 import { paint } from './format.ts';
 import { renderReport, verdictSentence } from './terminal.ts';
 
-export interface OutputFlags {
-  json?: string;
-  html?: string;
-  junit?: string;
-  hdrLog?: string;
+/** Every file reporter, by name: each is an output flag `--<name> <file>` of run and report. Adding one is a file and a line. */
+export const reporters: Record<string, Reporter> = byName([json, html, junit, hdrLogReporter]);
+
+/** Output files by commander's attribute name of each reporter's flag (`hdrLog` for --hdr-log). */
+export type OutputFlags = { [flag: string]: unknown };
+
+/** The attribute commander gives a reporter's flag (`--hdr-log` → `hdrLog`). */
+export const flagAttribute = (name: string) => name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/** The requested output files: each reporter with the path its flag gave. */
+function requested(flags: OutputFlags): [Reporter, string][] {
+  const out: [Reporter, string][] = [];
+  for (const rep of Object.values(reporters)) {
+    const path = flags[flagAttribute(rep.name)];
+    if (typeof path === 'string') out.push([rep, path]);
+  }
+  return out;
 }
-
-export type Reporter = (r: Result, path: string) => Promise<void>;
-
-export const reporters: Record<keyof OutputFlags, Reporter | undefined> = {
-  json: (r, p) => writeJson(p, r),
-  html: writeHtml,
-  junit: writeJunit,
-  hdrLog: writeHdrLog,
-};
 
 /** The result as every report sees it: secrets redacted, in the current version's shape (an older file is analysed once, here). */
 export function prepare(r: Result): Result {
   return upgradeResult(redact(r));
 }
 
-const flagName = (k: keyof OutputFlags) => (k === 'hdrLog' ? 'hdr-log' : k);
-
 /** Every problem with the requested output files, one line each, checked before any load is sent (nothing is created). */
 export function checkOutputs(flags: OutputFlags): string[] {
   const problems: string[] = [];
   const seen = new Map<string, string>();
-  for (const k of Object.keys(reporters) as (keyof OutputFlags)[]) {
-    const path = flags[k];
-    if (path === undefined) continue;
+  for (const [rep, path] of requested(flags)) {
     const p = outputProblem(path);
-    if (p) problems.push(`--${flagName(k)}: ${p}`);
+    if (p) problems.push(`--${rep.name}: ${p}`);
     const target = resolveOutput(path).target;
     const other = seen.get(target);
-    if (other) problems.push(`--${flagName(k)} and --${other} name the same file (${target})`);
-    seen.set(target, flagName(k));
+    if (other) problems.push(`--${rep.name} and --${other} name the same file (${target})`);
+    seen.set(target, rep.name);
   }
   return problems;
 }
@@ -73,16 +74,11 @@ export async function writeOutputs(r: Result, flags: OutputFlags, stateDir?: str
     }
   }
   const keep = stateDir === undefined ? undefined : join(stateDir, 'last-result.json');
-  const jobs: [keyof OutputFlags, string][] = keep ? [['json', keep]] : [];
-  for (const k of Object.keys(reporters) as (keyof OutputFlags)[]) if (flags[k]) jobs.push([k, flags[k]!]);
-  for (const [k, path] of jobs) {
-    const rep = reporters[k];
-    if (!rep) {
-      process.stderr.write(`faultline: --${k === 'hdrLog' ? 'hdr-log' : k} is not available in this build\n`);
-      continue;
-    }
+  const jobs: [Reporter, string][] = keep ? [[reporters.json, keep]] : [];
+  jobs.push(...requested(flags));
+  for (const [rep, path] of jobs) {
     try {
-      await rep(r, path);
+      await writeFileAtomic(path, rep.render(r));
       if (path !== keep) {
         const { target, link } = resolveOutput(path);
         written.push(link ? `${path} → ${target}` : path);

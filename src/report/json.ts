@@ -12,6 +12,7 @@
 import { writeFile, rename, rm } from 'node:fs/promises';
 import { accessSync, constants, lstatSync, mkdirSync, readlinkSync, realpathSync, statSync, statfsSync, type Stats } from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
+import type { Reporter } from './reporter.ts';
 
 /** Filesystems that hold no files of ours (their magic numbers, from statfs(2)). */
 const PSEUDO_FS: Record<number, string> = {
@@ -127,6 +128,5 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
   }
 }
 
-export async function writeJson(path: string, value: unknown): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(value, null, 1) + '\n');
-}
+/** The whole result, Timeline included: what `report`, `compare` and `merge` read back. */
+export const json: Reporter = { name: 'json', describe: 'write the whole result (Timeline included) as JSON', render: (r) => JSON.stringify(r, null, 1) + '\n' };

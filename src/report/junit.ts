@@ -6,7 +6,7 @@
  * run did not finish.
  */
 import type { Result } from '../result.ts';
-import { writeFileAtomic } from './json.ts';
+import type { Reporter } from './reporter.ts';
 import { breachText, brokeIt, impactText, recoveryText } from './terminal.ts';
 import { rate } from './format.ts';
 import { EXIT } from '../errors.ts';
@@ -124,6 +124,4 @@ export function junitXml(r: Result): string {
   return lines.join('\n');
 }
 
-export function writeJunit(r: Result, path: string): Promise<void> {
-  return writeFileAtomic(path, junitXml(r));
-}
+export const junit: Reporter = { name: 'junit', describe: 'write JUnit XML (a test case per hypothesis clause and per fault)', render: junitXml };
