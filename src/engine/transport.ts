@@ -1,12 +1,11 @@
 /**
  * The "send" job: a Transport puts requests on connections and reports each
  * outcome to the request's own callbacks (undici's handler shape). One module
- * per transport, one table: faultline's own HTTP/1.1 client for plain http
- * (the fast path), undici for https or when asked (FAULTLINE_HTTP_CLIENT=undici).
+ * per transport, one table (transports/index.ts): faultline's own HTTP/1.1
+ * client for plain http (the fast path), undici for https or when asked
+ * (FAULTLINE_HTTP_CLIENT=undici).
  */
 import type { H1Handler } from './http1.ts';
-import { Http1Transport } from './transports/http1.ts';
-import { UndiciTransport } from './transports/undici.ts';
 
 /** One request as a transport sees it. */
 export interface Exchange extends H1Handler {
@@ -40,16 +39,4 @@ export interface Transport {
   /** Cancels `x` (its timeout): it fails with `err` through its callbacks. */
   cancel(x: Exchange, err: Error): void;
   destroy(): void;
-}
-
-export const TRANSPORTS = {
-  http1: (o: TransportOptions): Transport => new Http1Transport(o),
-  undici: (o: TransportOptions): Transport => new UndiciTransport(o),
-} as const;
-
-export type TransportName = keyof typeof TRANSPORTS;
-
-/** The transport for a target: our own client for plain http, undici for https (or when the environment asks). */
-export function transportFor(target: URL, env: string | undefined = process.env.FAULTLINE_HTTP_CLIENT): TransportName {
-  return target.protocol === 'http:' && env !== 'undici' ? 'http1' : 'undici';
 }

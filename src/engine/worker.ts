@@ -28,7 +28,8 @@ import { Pacer } from './pacer.ts';
 import { Slots } from './slots.ts';
 import { Recorder } from './recorder.ts';
 import { Request, type Owner, type Template } from './request.ts';
-import { TRANSPORTS, transportFor, type RequestSpec, type Transport } from './transport.ts';
+import type { RequestSpec, Transport } from './transport.ts';
+import { TRANSPORTS, transportFor } from './transports/index.ts';
 
 /** Arrival times waiting for a connection slot in a closed-model stage whose concurrency exceeds the slots (FIFO ring). */
 class WaitingRing {
