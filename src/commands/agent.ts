@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { addScenarioFlags, resolveScenario, type ScenarioFlags } from './options.ts';
-import { addOutputFlags, parseAgents, parseFlagDuration, runAndReport } from './run.ts';
+import { addRunOutputFlags, parseAgents, parseFlagDuration, runAndReport } from './run.ts';
 import type { OutputFlags } from '../report/index.ts';
 import { parseHostPort } from '../config/units.ts';
 import { UsageError } from '../errors.ts';
@@ -28,7 +28,7 @@ interface AgentFlags extends ScenarioFlags, OutputFlags {
 }
 
 export function register(program: Command): void {
-  addOutputFlags(addScenarioFlags(program.command('agent').argument('[scenario]', 'scenario file (agent 0 only; the others get what they run from agent 0)').description('one agent of a scale-out run (see `faultline k8s`)')))
+  addRunOutputFlags(addScenarioFlags(program.command('agent').argument('[scenario]', 'scenario file (agent 0 only; the others get what they run from agent 0)').description('one agent of a scale-out run (see `faultline k8s`)')))
     .option('--index <k>', 'this agent\'s index, 0…N−1 (default: $JOB_COMPLETION_INDEX)')
     .option('--agents <n>', 'agents in the run (default: $FAULTLINE_AGENTS)')
     .option('--coordinator <host:port>', `agent 0's address, for agents 1…N−1 (default: $FAULTLINE_COORDINATOR)`)

@@ -18,7 +18,8 @@ interface RunFlags extends ScenarioFlags, OutputFlags {
   maxSkew?: string;
 }
 
-function addRunOutputFlags(c: Command): Command {
+/** Output flags of the reporter table, and the terminal's (run and agent). */
+export function addRunOutputFlags(c: Command): Command {
   return addOutputFlags(c).option('-q, --quiet', 'no live view; print only the verdict').option('--no-color', 'plain output');
 }
 
