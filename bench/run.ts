@@ -22,11 +22,12 @@ import {
   openLimit,
   rateAccuracy,
   workers,
+  agents,
   type Plan,
 } from './lib/sections.ts';
 import { renderTable, type BenchOutput } from './lib/table.ts';
 
-const SECTIONS = ['closed', 'open', 'workers', 'memory', 'co', 'rate'] as const;
+const SECTIONS = ['closed', 'open', 'workers', 'agents', 'memory', 'co', 'rate'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const USAGE = `usage: npm run bench -- [--quick] [--long] [--rounds N] [--only ${SECTIONS.join(',')}] [--out FILE]`;
@@ -126,7 +127,7 @@ async function main(): Promise<void> {
     log(`cannot pin to cores (${why}): figures are not comparable with pinned ones`);
   }
 
-  const needsNginx = (['closed', 'open', 'workers', 'memory', 'rate'] as Section[]).filter((s) => flags.only.has(s));
+  const needsNginx = (['closed', 'open', 'workers', 'agents', 'memory', 'rate'] as Section[]).filter((s) => flags.only.has(s));
   let nginx: Nginx | undefined;
   if (needsNginx.length && tools.nginx.ok) {
     try {
@@ -156,6 +157,7 @@ async function main(): Promise<void> {
     const closedFl = results.closed?.median['faultline c50'];
     if (nginx && flags.only.has('open')) results.open = await openLimit(plan, nginx, Number.isFinite(closedFl) && closedFl ? closedFl : 60_000);
     if (nginx && flags.only.has('workers')) results.workers = await workers(plan, nginx);
+    if (nginx && flags.only.has('agents')) results.agents = await agents(plan, nginx);
     const limit = results.open && Number.isFinite(results.open.limit) ? results.open.limit : 20_000;
     if (nginx && flags.only.has('memory')) results.memory = await memory(plan, nginx, Math.min(10_000, Math.round(limit / 2 / 500) * 500));
     if (flags.only.has('co')) results.co = await coordinatedOmission(plan);

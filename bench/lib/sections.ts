@@ -201,6 +201,53 @@ export async function workers(plan: Plan, nginx: Nginx): Promise<WorkersSummary>
   };
 }
 
+// ---------------------------------------------------------------- agents
+
+export interface AgentsSummary {
+  /** Median req/s by number of local agents. */
+  median: Record<string, number>;
+  /** Median req/s of N agents ÷ that of 1 agent. */
+  scaling: Record<string, number>;
+  runs: Measured[];
+  note: string;
+}
+
+/**
+ * `run --agents N`: 1, 2 and 4 local agent processes (one worker each) splitting
+ * a closed-model load of 50 connections, all pinned to the generator core (children
+ * inherit the affinity), so the ratio shows what scale-out itself costs on fixed CPU:
+ * on this machine it cannot show more throughput, only overhead.
+ */
+export async function agents(plan: Plan, nginx: Nginx): Promise<AgentsSummary> {
+  const d = plan.roundS;
+  const counts = [1, 2, 4];
+  const base = ['--url', nginx.url, '--concurrency', '50', '--connections', '50', '--workers', '1', '--duration', `${d}s`];
+  const runs: Measured[] = [];
+  for (let r = 0; r < plan.rounds; r++) {
+    plan.log(`agents, round ${r + 1}/${plan.rounds} (closed model, 50 connections in all, one worker per agent, ${d} s each, load ${load()})`);
+    for (let i = 0; i < counts.length; i++) {
+      const n = counts[(i + r) % counts.length];
+      const key = `${n} agent${n > 1 ? 's' : ''}`;
+      const m = await faultline(key, [...base, '--agents', String(n)], bounded(d + 30));
+      runs.push(m);
+      note(plan, m);
+    }
+  }
+  const med: Record<string, number> = {};
+  for (const n of counts) {
+    const key = `${n} agent${n > 1 ? 's' : ''}`;
+    med[key] = median(runs.filter((m) => m.label === key && m.ok).map((m) => m.rps));
+  }
+  const scaling: Record<string, number> = {};
+  for (const k of Object.keys(med)) scaling[k] = med[k] / med['1 agent'];
+  return {
+    median: med,
+    scaling,
+    runs,
+    note: 'All agents share core 0 (nginx has core 1): on a quiet machine N agents can send no more than one, and the ratio is the cost of scale-out (N processes, one merge) at fixed CPU. On a busy machine more processes also win a larger share of a contended core, so a ratio above 1 here is not scaling. With a core per agent and a target that is not the limit, the same command measures scaling.',
+  };
+}
+
 // ---------------------------------------------------------------- memory
 
 export interface MemorySummary {

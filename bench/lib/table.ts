@@ -1,5 +1,5 @@
 /** The summary printed at the end of a bench run (also pasted into bench/README.md). */
-import type { ClosedSummary, CoSummary, MemorySummary, OpenSummary, RateSummary, WorkersSummary } from './sections.ts';
+import type { AgentsSummary, ClosedSummary, CoSummary, MemorySummary, OpenSummary, RateSummary, WorkersSummary } from './sections.ts';
 
 /** What a results file holds (bench/results/<date>.json). */
 export interface BenchOutput {
@@ -26,6 +26,7 @@ export interface BenchOutput {
     closed?: ClosedSummary;
     open?: OpenSummary;
     workers?: WorkersSummary;
+    agents?: AgentsSummary;
     memory?: MemorySummary;
     co?: CoSummary;
     rate?: RateSummary;
@@ -77,6 +78,12 @@ export function renderTable(o: BenchOutput): string {
     out.push('', 'Workers, closed model, 50 connections in all (median req/s)');
     out.push(grid(Object.entries(w.median).map(([k, v]) => [`  ${k}`, n(v)])));
     out.push(`  ${w.note}`);
+  }
+  if (r.agents) {
+    const a = r.agents;
+    out.push('', 'Local agents (run --agents N), closed model, 50 connections in all, one worker each (median req/s, ratio to 1 agent)');
+    out.push(grid(Object.entries(a.median).map(([k, v]) => [`  ${k}`, n(v), ratio(a.scaling[k])])));
+    out.push(`  ${a.note}`);
   }
   if (r.memory) {
     out.push('', `Memory at ${n(r.memory.rate)} req/s (resident set, MB)`);
