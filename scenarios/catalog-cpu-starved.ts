@@ -26,5 +26,5 @@ export default defineScenario({
   hypothesis: ['errors < 1%', 'p99 < 250ms'],
   services: sys.services,
   proxies: sys.proxies,
-  faults: [{ name: 'catalog starved', kind: 'cpu', target: 'api', cores: 0.1, at: '5s', duration: '5s' }],
+  faults: [{ name: 'catalog starved', mayBreak: true, kind: 'cpu', target: 'api', cores: 0.1, at: '5s', duration: '5s' }],
 });

@@ -29,5 +29,5 @@ export default defineScenario({
   hypothesis: ['errors < 1%', 'p99 < 250ms', 'items.errors < 1%'],
   services: sys.services,
   proxies: sys.proxies,
-  faults: [{ name: 'database killed', kind: 'kill', target: 'db', restart: '3s', at: '5s' }],
+  faults: [{ name: 'database killed', mayBreak: true, kind: 'kill', target: 'db', restart: '3s', at: '5s' }],
 });

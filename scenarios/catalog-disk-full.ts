@@ -32,5 +32,5 @@ export default defineScenario({
   hypothesis: ['items.errors < 1%', 'items.p99 < 250ms', 'orders.errors < 1%'],
   services: sys.services,
   proxies: sys.proxies,
-  faults: [{ name: 'database disk full', kind: 'disk-fill', path: sys.pgdata, at: '5s', duration: '5s' }],
+  faults: [{ name: 'database disk full', mayBreak: true, kind: 'disk-fill', path: sys.pgdata, at: '5s', duration: '5s' }],
 });

@@ -28,5 +28,5 @@ export default defineScenario({
   hypothesis: ['errors < 1%', 'p99 < 250ms'],
   services: sys.services,
   proxies: sys.proxies,
-  faults: [{ name: '.env removed', kind: 'file', target: 'api', path: sys.envFile, action: 'remove', restart: true, at: '5s', duration: '5s' }],
+  faults: [{ name: '.env removed', mayBreak: true, kind: 'file', target: 'api', path: sys.envFile, action: 'remove', restart: true, at: '5s', duration: '5s' }],
 });

@@ -55,13 +55,16 @@ const short = ['--no-baseline', '--rate', '1x', '--duration', '9s'];
 /** Runs one catalog scenario; checks it left no process and no temporary directory behind. */
 async function run(file: string, args: string[] = short, env: Record<string, string> = {}): Promise<{ code: number | null; out: string; result: Result }> {
   const dir = mkdtempSync(join(work, 'run-'));
-  const before = new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('faultline-catalog-')));
   let watch: ReturnType<typeof watchChildren> | undefined;
+  let spawned = 0;
   const r = await cli(['run', join(ROOT, 'scenarios', file), '--json', join(dir, 'r.json'), '-q', ...args], {
     cwd: dir,
     timeoutMs: 120_000,
     env: { CATALOG_PG_TEMPLATE: template, ...env },
-    onSpawn: (pid) => (watch = watchChildren(pid)),
+    onSpawn: (pid) => {
+      spawned = pid;
+      watch = watchChildren(pid);
+    },
   });
   watch!.stop();
   const out = `${file}: exit ${r.code}\n${r.stdout}${r.stderr}`;
@@ -69,7 +72,9 @@ async function run(file: string, args: string[] = short, env: Record<string, str
     expect(existsSync(join(dir, 'r.json')), out).toBe(true);
     await waitFor(() => [...watch!.seen].every(isGone), 5000);
     expect([...watch!.seen].filter((p) => !isGone(p)), `${out}\nprocesses left running`).toEqual([]);
-    const left = readdirSync(tmpdir()).filter((n) => n.startsWith('faultline-catalog-') && !before.has(n));
+    // The system's directory is named after the faultline process that loaded the scenario.
+    const ours = new Set([spawned, ...watch!.seen].map((p) => `faultline-catalog-${p}-`));
+    const left = readdirSync(tmpdir()).filter((n) => [...ours].some((o) => n.startsWith(o)));
     expect(left, `${out}\ndirectories left`).toEqual([]);
     return { code: r.code, out, result: JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as Result };
   } finally {

@@ -110,6 +110,9 @@ async function init(): Promise<void> {
   } finally {
     c.release();
   }
+  // Open the pools' connections now (a minimum of idle connections, as most pools keep), so the
+  // first requests do not each pay for a new PostgreSQL backend.
+  await Promise.all([...new Set([pool, writes])].flatMap((p) => Array.from({ length: p.options.max ?? 10 }, () => p.query('SELECT 1'))));
 }
 
 const json = (res: http.ServerResponse, status: number, body: unknown) => {
