@@ -85,9 +85,9 @@ function decide(e: JournalEntry, opts: { force?: boolean }): RecoverStep {
       return { action: 'undo', entry: e, what: `${label(e)}: ${u.signal} → ${who}` };
     }
     case 'exec':
-      return { action: 'undo', entry: e, what: `${label(e)}: ran ${JSON.stringify(u.command)}` };
+      return { action: 'undo', entry: e, what: `${label(e)}: run ${JSON.stringify(u.command)} through /bin/sh${u.cwd ? ` in ${u.cwd}` : ''}` };
     case 'argv':
-      return { action: 'undo', entry: e, what: `${label(e)}: ran ${JSON.stringify(u.argv.join(' '))}` };
+      return { action: 'undo', entry: e, what: `${label(e)}: run ${JSON.stringify(u.argv.join(' '))}` };
     case 'http': {
       let host = '';
       try {
@@ -129,15 +129,15 @@ async function act(step: RecoverStep & { action: 'undo' }): Promise<string> {
     case 'exec': {
       const r = await runShell(u.command, { env: { ...process.env, ...u.env }, cwd: u.cwd, timeoutMs: u.timeoutMs });
       if (r.code !== 0) throw new Error(describeFailure(`undo ${JSON.stringify(u.command)}`, r, u.timeoutMs));
-      return step.what;
+      return `${label(step.entry)}: ran ${JSON.stringify(u.command)}`;
     }
     case 'argv': {
       const r = await runArgv(u.argv, { timeoutMs: u.timeoutMs });
       if (r.code !== 0 && !r.timedOut && u.gone !== undefined && new RegExp(u.gone).test(r.output)) {
-        return `${step.what} (already gone)`;
+        return `${label(step.entry)}: ran ${JSON.stringify(u.argv.join(' '))} (already gone)`;
       }
       if (r.code !== 0) throw new Error(describeFailure(`undo ${JSON.stringify(u.argv.join(' '))}`, r, u.timeoutMs));
-      return step.what;
+      return `${label(step.entry)}: ran ${JSON.stringify(u.argv.join(' '))}`;
     }
     case 'http': {
       const res = await fetch(new URL(u.url), { method: u.method, signal: AbortSignal.timeout(10_000) });
