@@ -315,6 +315,17 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
       }
     }
     await probeRunner?.stop();
+    // Calls the system made after the last window's end (its answers to the last requests) belong to that window, as stragglers do.
+    const lastW = timeline.windows.at(-1);
+    if (env && lastW?.dependencies) {
+      for (const [n, d] of Object.entries(lastW.dependencies)) {
+        const more = env.proxies.get(n)?.trafficBetween(lastW.end, Infinity);
+        if (!more) continue;
+        d.connections += more.connections;
+        if (d.requests !== undefined) d.requests += more.requests ?? 0;
+        if (d.forwarded !== undefined) d.forwarded += more.forwarded ?? 0;
+      }
+    }
     if (env) {
       const r = await env.close();
       undoFailures = r.failed;
@@ -380,6 +391,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
     expectedPeak: scenario.expectedPeak,
     required,
     mayBreak: Object.fromEntries(scenario.faults.filter((f) => f.mayBreak).map((f) => [f.name, f.mayBreak!])),
+    series: Object.fromEntries(scenario.faults.filter((f) => f.series).map((f) => [f.name, f.series!.name])),
   });
   const outcome = decideOutcome(analysis, { fatal, abortReason, undoFailures });
   const result: Result = {

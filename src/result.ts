@@ -10,7 +10,7 @@ import type { Breach, BreakingPoint, BreakingPointResult } from './analysis/brea
 import type { Capacity } from './analysis/capacity.ts';
 import type { FaultCorrelation } from './analysis/correlation.ts';
 import type { AgentSummary, StageResult, Timeline } from './timeline.ts';
-import type { ClauseVerdict, GeneratorSummary, HypothesisSection, StageOutcome } from './analysis/analyze.ts';
+import type { Analysis, ClauseVerdict, GeneratorSummary, HypothesisSection, StageOutcome } from './analysis/analyze.ts';
 
 /** 2: the analysis is stored whole (typed clauses, clause and stage outcomes, inconclusive); `report` upgrades version 1 on load. */
 export const RESULT_VERSION = 2;
@@ -66,5 +66,9 @@ export interface Result {
   search?: unknown;
   /** Scale-out: one entry per agent; absent for one process. */
   agents?: AgentSummary[];
+  /** What each dependency behind a fault proxy saw: amplification, overall and around each fault. */
+  dependencies?: Analysis['dependencies'];
+  /** With repeating faults: the breaking point under that background fault rate. */
+  underFaults?: Analysis['underFaults'];
   [k: string]: unknown;
 }

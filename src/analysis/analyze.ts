@@ -15,6 +15,7 @@ import type { StagePlan } from '../profiles/types.ts';
 import { findBreaches, findBreakingPoint, levelOf, type Breach, type BreakingPoint, type BreakingPointResult } from './breaches.ts';
 import { correlate, type FaultCorrelation } from './correlation.ts';
 import { fitUsl, type Capacity } from './capacity.ts';
+import { amplification, type DependencyAmplification } from './amplification.ts';
 
 export type Outcome = 'pass' | 'fail' | 'inconclusive';
 
@@ -89,6 +90,14 @@ export interface Analysis {
    * that did not break elsewhere is inconclusive. Absent when every share came.
    */
   agentGaps?: string;
+  /** What each dependency behind a fault proxy saw, and its amplification around each fault. */
+  dependencies?: DependencyAmplification[];
+  /**
+   * With repeating faults (a Chaos Monkey schedule): the breaking point with their
+   * windows counted as ordinary load — the system's limit under that background
+   * fault rate — beside the clean one, which leaves every fault's windows out.
+   */
+  underFaults?: { series: string[]; breakingPoint: BreakingPoint | null };
 }
 
 /** What analysis needs besides the Timeline: the plan of the run and how it is judged. */
@@ -107,6 +116,8 @@ export interface AnalysisPlan {
   required?: number;
   /** Faults declared `mayBreak`: true, or the request names each may hurt. */
   mayBreak?: Readonly<Record<string, true | readonly string[]>>;
+  /** Occurrences of repeating faults (`name #k`) → the repeating fault's name. */
+  series?: Readonly<Record<string, string>>;
 }
 
 /** A window inside its stage's warm-up: excluded from verdicts. */
@@ -229,6 +240,16 @@ export function analyze(timeline: Timeline, plan: AnalysisPlan): Analysis {
   const highestHeld = bp.breakingPoint?.lastPassing?.rate ?? (bp.breakingPoint ? undefined : (bp.generatorLimit?.heldTo ?? judgedTo));
   const capacity = computeCapacity(plan.stages, highestHeld, plan.expectedPeak);
 
+  // Under a background fault rate: the same search with the repeating faults' windows counted as load.
+  let underFaults: Analysis['underFaults'];
+  const series = plan.series ?? {};
+  if (Object.keys(series).length) {
+    const background = (e: Timeline['events'][number]) => (e.type === 'fault-start' || e.type === 'fault-stop') && Object.hasOwn(series, e.fault);
+    const withLoad = findBreakingPoint({ ...timeline, events: timeline.events.filter((e) => !background(e)) }, verdicts, clauses, plan.sustain, plans, plan.runStart, plan.runEnd, plan.expectedPeak);
+    underFaults = { series: [...new Set(Object.values(series))], breakingPoint: withLoad.breakingPoint ?? null };
+  }
+  const dependencies = amplification(timeline);
+
   return {
     hypothesis: {
       clauses: [...clauses],
@@ -247,6 +268,8 @@ export function analyze(timeline: Timeline, plan: AnalysisPlan): Analysis {
     capacity,
     generator,
     ...(agentGapText(W) ? { agentGaps: agentGapText(W) } : {}),
+    ...(dependencies.length ? { dependencies } : {}),
+    ...(underFaults ? { underFaults } : {}),
   };
 }
 

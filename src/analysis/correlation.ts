@@ -110,7 +110,7 @@ export interface FaultCorrelation {
   restart?: { restartToReadyMs?: (number | null)[]; downMs?: (number | null)[] };
   /** The fault-stop event's detail, as the fault kind reported it. */
   detail?: Record<string, unknown>;
-  /** What the fault measured of its own effect (the fault-stop event's), beside its setting. */
+  /** What the fault measured of its own effect, beside its setting; `noEffect` when it measured nothing. */
   effect?: { summary: string; values: Record<string, number>; noEffect: boolean };
   /** Window length, ms: the resolution of the times above. */
   resolutionMs: number;

@@ -148,6 +148,19 @@ export function renderReport(r: Result, p: Paint, files: string[] = []): string 
     out.push(faultTable(faults, p, allowedToBreak(r)));
     out.push(...effectLines(faults, p));
   }
+  if (r.underFaults) {
+    const b = r.underFaults.breakingPoint;
+    out.push(
+      `Under the background fault schedule (${r.underFaults.series.join(', ')}): ${
+        b ? `broke at ${rate(b.firstFailing.rate)} req/s${b.lastPassing ? ` (held at ${rate(b.lastPassing.rate)} req/s)` : ''}` : 'did not break'
+      }${r.breakingPoint ? `; clean: ${rate(r.breakingPoint.firstFailing.rate)} req/s` : ''}.`,
+    );
+  }
+  const deps = dependencyLines(r, p);
+  if (deps.length) {
+    out.push('');
+    out.push(...deps);
+  }
   const breaches = breachLines(r, p);
   if (breaches.length) {
     out.push('');
@@ -246,6 +259,23 @@ export function faultTable(faults: readonly FaultCorrelation[], p: Paint, allowe
     blastText(f, p),
   ]);
   return table(head, rows, [false, false, true, false, true, false, false, false], p);
+}
+
+/** Amplification per dependency: what the system sent it per request it received, around each fault. */
+export function dependencyLines(r: Result, p: Paint): string[] {
+  const deps = r.dependencies ?? [];
+  if (!deps.length) return [];
+  const x = (v: number | null) => (v === null ? '—' : `${v.toFixed(2)}×`);
+  const out = [p.bold('What the dependencies saw (amplification: calls to the dependency per request received)')];
+  for (const d of deps) {
+    out.push(`  ${d.dependency}: ${x(d.overall.ratio)} overall (${d.overall.dependency.toLocaleString('en-US')} ${d.unit} for ${d.overall.sent.toLocaleString('en-US')} requests)`);
+    for (const f of d.byFault) {
+      const hot = (f.during.ratio ?? 0) > 1.5 * (f.before.ratio ?? 1) || (f.after.ratio ?? 0) > 1.5 * (f.before.ratio ?? 1);
+      const line = `    ${f.fault}: before ${x(f.before.ratio)} · during ${x(f.during.ratio)} · after ${x(f.after.ratio)}${f.peak ? ` · peak ${x(f.peak.ratio)}` : ''}`;
+      out.push(hot ? p.magenta(line) : line);
+    }
+  }
+  return out;
 }
 
 /** What each fault measured of its own effect, beside its setting; "no effect" flagged. */
