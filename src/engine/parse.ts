@@ -59,6 +59,8 @@ const S_UNTIL_CLOSE = 7;
 /** After a response that announced the close: nothing more is read. */
 const S_CLOSED = 8;
 
+const LF_CRLF = Buffer.from('\n\r\n');
+const LF_LF = Buffer.from('\n\n');
 const HTTP_SLASH = [0x48, 0x54, 0x54, 0x50, 0x2f];
 const CR = 13;
 const LF = 10;
@@ -232,29 +234,12 @@ export class ResponseParser {
         return -1;
       }
     }
-    // Find the empty line that ends the head (CRLF or bare LF line ends).
-    let i = this.scanned > from ? this.scanned : from;
-    let he = -1;
-    let next = -1;
-    for (;;) {
-      const le = b.indexOf(LF, i);
-      if (le < 0 || le + 1 >= end) break;
-      const c = b[le + 1];
-      if (c === LF) {
-        he = le;
-        next = le + 2;
-        break;
-      }
-      if (c === CR) {
-        if (le + 2 >= end) break;
-        if (b[le + 2] === LF) {
-          he = le;
-          next = le + 3;
-          break;
-        }
-      }
-      i = le + 1;
-    }
+    // Find the empty line that ends the head: "\n\r\n" (CRLF line ends, or a bare LF before a CRLF), else "\n\n"
+    // (bare LF). One native search per head on the hot path; a bare-LF empty line before the "\n\r\n" found is
+    // caught by parseHead, which stops at the first empty line.
+    const i = this.scanned > from ? this.scanned : from;
+    let he = b.indexOf(LF_CRLF, i);
+    if (he < 0) he = b.indexOf(LF_LF, i);
     if (he < 0) {
       if (end - from > MAX_HEAD) {
         this.fail('response head larger than 64 KB');
@@ -266,11 +251,7 @@ export class ResponseParser {
       return end;
     }
     this.scanned = 0;
-    if (next - from > MAX_HEAD) {
-      this.fail('response head larger than 64 KB');
-      return -1;
-    }
-    return this.parseHead(b, from, he) ? next : -1;
+    return this.parseHead(b, from, he) ? this.headEnd : -1;
   }
 
   // Header facts of the head being parsed.
@@ -279,8 +260,14 @@ export class ResponseParser {
   private te: string | undefined;
   private conn: string | undefined;
   private lastFraming = false;
+  /** Where the head just parsed ended (after its empty line). */
+  private headEnd = 0;
 
-  /** Status line and headers in b[from, he] (he: the LF ending the last header line). */
+  /**
+   * Status line and headers from `from`, up to the first empty line, which is at the latest the one after `he`
+   * (the LF ending the last header line); `headEnd` is set to the position after that empty line. False when
+   * refused, and after a response that announced its close (nothing more is read).
+   */
   private parseHead(b: Buffer, from: number, he: number): boolean {
     // Status line: HTTP/1.x SP 3DIGIT [SP reason] — nothing else.
     const sle = b.indexOf(LF, from);
@@ -307,12 +294,21 @@ export class ResponseParser {
     this.conn = undefined;
     this.lastFraming = false;
     let line = sle + 1;
+    let next = -1;
     while (line <= he) {
       const le = b.indexOf(LF, line);
-      const lineEnd = b[le - 1] === CR ? le - 1 : le;
+      const lineEnd = le > line && b[le - 1] === CR ? le - 1 : le;
+      if (lineEnd === line) {
+        // An empty line before `he` (bare LF line ends): the head ends here.
+        next = le + 1;
+        break;
+      }
       if (this.fieldLine(b, line, lineEnd) < 0) return false;
       line = le + 1;
     }
+    if (next < 0) next = b.indexOf(LF, he + 1) + 1;
+    this.headEnd = next;
+    if (next - from > MAX_HEAD) return this.fail('response head larger than 64 KB');
     if (status < 200) {
       // 100 Continue, 103 Early Hints: the final response follows (its headers are ignored).
       if (status === 101) return this.fail('the server switched protocols (101), which a load test does not follow');

@@ -115,6 +115,8 @@ export const CASES: Case[] = [
   // line ends
   { name: 'bare LF line ends', raw: 'HTTP/1.1 200 OK\nContent-Length: 2\n\nok', expect: bareLf, undici: { expect: malformed, why: bareLfWhy } },
   { name: 'bare LF after the status line only', raw: 'HTTP/1.1 200 OK\nContent-Length: 2\r\n\r\nok', expect: bareLf, undici: { expect: malformed, why: bareLfWhy } },
+  { name: 'a bare-LF head whose body holds an empty CRLF line', raw: 'HTTP/1.1 200 OK\nContent-Length: 8\n\nab\r\n\r\ncd', expect: ok(200, 8), undici: { expect: malformed, why: bareLfWhy } },
+  { name: 'a CRLF head whose body holds an empty LF line', raw: res(['HTTP/1.1 200 OK', 'Content-Length: 6'], 'ab\n\ncd'), expect: ok(200, 6) },
   { name: 'bare LF chunk lines', raw: res(['HTTP/1.1 200 OK', 'Transfer-Encoding: chunked'], '2\nok\n0\n\n'), expect: bareLf, undici: { expect: malformed, why: bareLfWhy } },
 
   // ---- malformed ----
