@@ -213,6 +213,8 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
       timeoutMs: scenario.engine.timeoutMs,
       tickMs: scenario.windowMs,
       errors4xx: scenario.engine.errors4xx,
+      // Load sent through one of the run's own TLS proxies trusts the run's CA, unless told otherwise.
+      tls: scenario.engine.tls ?? env.trustFor(scenario.target),
       onWindow,
       onFatal: (m) => {
         fatal = m;

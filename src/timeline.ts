@@ -19,6 +19,10 @@ export const ERROR_KINDS = [
   'mismatch',
   'malformed',
   'unfinished',
+  'tls_expired',
+  'tls_hostname',
+  'tls_untrusted',
+  'tls_handshake',
   'other',
 ] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];

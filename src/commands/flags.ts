@@ -4,6 +4,7 @@
  * flag cannot name a key the scenario does not have. The flag's name is the
  * key in kebab-case unless it says otherwise; its value goes to that key.
  */
+import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { ScenarioInput } from '../config/schema.ts';
 import type { LoadFlag, ProfileType } from '../profiles/types.ts';
@@ -47,6 +48,9 @@ export const scenarioFlags: FlagTable<ScenarioInput> = {
     pipelining: { argument: '<n>', number: true, description: 'HTTP/1.1 pipelining depth per connection (default 1)' },
     timeout: { argument: '<duration>', description: 'per-request timeout (default 10s)' },
     errors4xx: { flag: 'errors-4xx', description: 'count 4xx responses as errors' },
+    // A path on the command line is the shell's, not the scenario file's: made absolute here.
+    ca: { argument: '<file>', description: "https: trust the CA certificate(s) in this PEM file instead of the system's", toValue: (v) => resolve(String(v)) },
+    insecure: { description: "https: do not verify the target's certificate" },
   },
   window: { argument: '<duration>', description: 'stats and verdict window (default 1s, at least 100ms)' },
   sustain: { argument: '<n>', number: true, description: 'failing windows in a row that make a breach (default 2)' },

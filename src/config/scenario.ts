@@ -3,8 +3,10 @@
  * object, validate it, report *every* problem with its path, and resolve it
  * into the Scenario the coordinator runs (ms, req/s, fractions, parsed clauses).
  */
+import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { extname, resolve } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { dirname, extname, resolve } from 'node:path';
 import { cpus } from 'node:os';
 import YAML from 'yaml';
 import type { z } from 'zod';
@@ -22,6 +24,7 @@ import { probeKinds } from '../probes/index.ts';
 import type { ProbeSpec } from '../probes/types.ts';
 import { expandRepeats, plannedRunMs, type FaultSchedule, type RepeatSpec } from '../faults/schedule.ts';
 import { missingForHosts } from '../hosts/tools.ts';
+import { proxyModeFits } from '../faults/kinds/proxy.ts';
 import { loadModule, withLoadTimeout, describeLoadError, LoadError, DEFAULT_LOAD_TIMEOUT_MS } from './loadModule.ts';
 import { formatIssues } from './issues.ts';
 import { loadSpecSchemas } from './parts.ts';
@@ -32,6 +35,8 @@ export interface EngineOptions {
   pipelining: number;
   timeoutMs: number;
   errors4xx: boolean;
+  /** https trust: the CA certificates' PEM (read from `engine.ca`), or no verification (`engine.insecure`). */
+  tls?: { ca?: string; caFile?: string; insecure?: boolean };
 }
 
 /** A validated, resolved scenario. */
@@ -346,7 +351,7 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
       const mode = kind.proxyMode;
       if (isProxy && mode && mode !== 'any') {
         const pm = ((proxies[t!] as { mode?: string } | undefined)?.mode ?? 'tcp') as string;
-        if (pm !== mode) problems.push(`${at}.kind: "${f.kind}" needs a ${mode} proxy; proxies.${t} is ${pm} (set mode: ${mode})`);
+        if (!proxyModeFits(mode, pm)) problems.push(`${at}.kind: "${f.kind}" needs a ${mode} proxy; proxies.${t} is ${pm} (set mode: ${mode})`);
       }
       if (kind.targets === 'any' && t !== undefined && !isService && !isProxy) problems.push(`${where}: expected a declared proxy or service, got ${JSON.stringify(t)}`);
     }
@@ -404,6 +409,7 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
     pipelining: s.engine?.pipelining ?? DEFAULTS.pipelining,
     timeoutMs: s.engine?.timeout ?? DEFAULTS.timeoutMs,
     errors4xx: s.engine?.errors4xx ?? false,
+    tls: trustOptions(s.engine?.ca, s.engine?.insecure, file, origin, problems),
   };
   if (engine.connections < engine.workers) problems.push(`engine.connections: ${engine.connections} is fewer than the ${engine.workers} workers; each worker needs one`);
   const windowMs = s.window ?? DEFAULTS.windowMs;
@@ -466,6 +472,29 @@ function faultWarnings(faults: FaultSpecBase[], build: () => Profile, adaptiveBu
     if (!p.adaptive && f.atLoad !== undefined && stages.length && stages.every((st) => st.model === 'open') && f.atLoad > top + 1e-9) out.push(`${who}: atLoad ${fmtRate(f.atLoad)} req/s is above the highest planned rate (${fmtRate(top)} req/s): it will never fire`);
   }
   return out;
+}
+
+/** `engine.ca` / `engine.insecure`: the file must exist and hold a PEM certificate, and the target must be https. */
+function trustOptions(ca: string | undefined, insecure: boolean | undefined, file: string | undefined, origin: string | undefined, problems: string[]): EngineOptions['tls'] {
+  if (ca === undefined && !insecure) return undefined;
+  if (ca !== undefined && insecure) problems.push('engine.insecure: give engine.ca (trust this CA) or engine.insecure (verify nothing), not both');
+  if (origin !== undefined && !origin.startsWith('https:')) problems.push(`engine.${ca !== undefined ? 'ca' : 'insecure'}: applies to an https:// target; the target is ${origin}`);
+  if (ca === undefined) return { insecure: true };
+  const path = resolve(file ? dirname(file) : process.cwd(), ca);
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (e) {
+    problems.push(`engine.ca: cannot read ${ca}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    return undefined;
+  }
+  try {
+    new X509Certificate(pem);
+  } catch {
+    problems.push(`engine.ca: ${ca} holds no PEM certificate`);
+    return undefined;
+  }
+  return { ca: pem, caFile: path };
 }
 
 function checkUrl(v: string, path: string, problems: string[]): URL | undefined {

@@ -61,6 +61,10 @@ export const engineSchema = z.strictObject({
   timeout: zPositiveDuration.optional(),
   /** Count 4xx responses as errors (default: counted apart, not errors). */
   errors4xx: z.boolean().optional(),
+  /** https: trust the CA certificates in this PEM file (relative to the scenario file) instead of the system's. */
+  ca: z.string().min(1).optional(),
+  /** https: do not verify the target's certificate at all. */
+  insecure: z.boolean().optional(),
 });
 
 /** `load` as a built-in profile takes it (what `defineScenario` checks). */

@@ -5,8 +5,11 @@
  */
 import type { ErrorKind } from '../timeline.ts';
 import { CLOSED, MALFORMED } from './http1.ts';
+import { tlsErrorKind } from './tlsErrors.ts';
 
 export function classify(err: Error & { code?: string; cause?: { code?: string } }): ErrorKind {
+  const tls = tlsErrorKind(err);
+  if (tls) return tls;
   const code = err.code ?? err.cause?.code ?? '';
   switch (code) {
     case 'ECONNREFUSED':

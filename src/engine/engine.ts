@@ -22,6 +22,8 @@ export interface EngineOptions {
   timeoutMs: number;
   tickMs: number;
   errors4xx: boolean;
+  /** https trust (`--ca`, `--insecure`). */
+  tls?: { ca?: string; insecure?: boolean };
   /** This engine's share of the schedule when several agents run it (default: all of it). */
   segment?: Segment;
   /**
@@ -100,6 +102,7 @@ export class Engine implements LoadEngine {
             timeoutMs: o.timeoutMs,
             tickMs: o.tickMs,
             errors4xx: o.errors4xx,
+            tls: o.tls,
           },
           { transferList: [port2] },
         )

@@ -41,6 +41,8 @@ export interface WorkerTask {
   tickMs: number;
   /** Count 4xx responses as errors. */
   errors4xx: boolean;
+  /** https trust: extra CA certificates (PEM) instead of the system's, or no verification at all. */
+  tls?: { ca?: string; insecure?: boolean };
 }
 
 /** One stage as a worker runs it: its segment's rate (open) or share of the concurrency (closed). */

@@ -27,6 +27,8 @@ export interface TransportOptions {
   connections: number;
   pipelining: number;
   connectTimeoutMs: number;
+  /** https trust (`--ca`, `--insecure`). */
+  tls?: { ca?: string; insecure?: boolean };
 }
 
 export interface Transport {

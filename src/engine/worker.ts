@@ -139,7 +139,7 @@ class LoadWorker implements Owner {
     this.phase = segmentPhase(task.segment);
     this.slots = new Slots<Request>(task.connections, task.pipelining);
     const target = new URL(task.target);
-    this.transport = TRANSPORTS[transportFor(target)]({ target, connections: task.connections, pipelining: task.pipelining, connectTimeoutMs: Math.min(task.timeoutMs, 10_000) });
+    this.transport = TRANSPORTS[transportFor(target)]({ target, connections: task.connections, pipelining: task.pipelining, connectTimeoutMs: Math.min(task.timeoutMs, 10_000), tls: task.tls });
   }
 
   async init(): Promise<void> {

@@ -21,6 +21,7 @@ import { memory } from './kinds/memory.ts';
 import { diskFill } from './kinds/disk-fill.ts';
 import { hold } from './kinds/hold.ts';
 import { file } from './kinds/file.ts';
+import { tls } from './kinds/tls.ts';
 
 export const faultKinds: Record<string, FaultKind> = byName([
   ...proxyFaultKinds,
@@ -39,4 +40,5 @@ export const faultKinds: Record<string, FaultKind> = byName([
   diskFill,
   hold,
   file,
+  tls,
 ]);

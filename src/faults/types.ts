@@ -108,7 +108,7 @@ export interface FaultKind {
   /** What `target` must name: a proxy, a service, either, or nothing. */
   targets: 'proxy' | 'service' | 'service-or-pid' | 'none' | 'any' | 'host';
   /** For `targets: 'proxy'`: the proxy mode it needs, checked when the scenario is validated. */
-  proxyMode?: 'tcp' | 'http' | 'any';
+  proxyMode?: 'tcp' | 'http' | 'tls' | 'any';
   create(spec: FaultSpecBase, ctx: FaultContext): Fault;
   /** One line for `--help` and README. */
   describe: string;

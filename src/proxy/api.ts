@@ -56,10 +56,10 @@ function bool(o: Record<string, unknown>, key: string): boolean | undefined {
   return v;
 }
 
-function modeOf(o: Record<string, unknown>): 'tcp' | 'http' | undefined {
+function modeOf(o: Record<string, unknown>): 'tcp' | 'http' | 'tls' | undefined {
   const m = o.mode;
-  if (m === undefined || m === 'tcp' || m === 'http') return m;
-  throw new ProxyError(400, 'mode: expected "tcp" or "http"');
+  if (m === undefined || m === 'tcp' || m === 'http' || m === 'tls') return m;
+  throw new ProxyError(400, 'mode: expected "tcp", "http" or "tls"');
 }
 
 async function createProxy(proxies: Proxies, body: unknown): Promise<Proxy> {

@@ -89,7 +89,7 @@ export interface ProxyOptions {
 
 export abstract class ProxyBase<T extends { readonly disablesProxy?: boolean } & MeasuresEffect> implements ProxyHandle {
   readonly name: string;
-  abstract readonly mode: 'tcp' | 'http';
+  abstract readonly mode: 'tcp' | 'http' | 'tls';
   protected readonly random: () => number;
   protected upstreamHost: string;
   protected upstreamPort: number;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { isLoopbackHost, parseHostPort } from '../config/units.ts';
 import { UsageError } from '../errors.ts';
 import { Proxies } from './registry.ts';
+import type { ThrowawayCa } from './tls/ca.ts';
 
 const zLoopbackHostPort = z.string().superRefine((v, ctx) => {
   const hp = parseHostPort(v);
@@ -10,11 +11,14 @@ const zLoopbackHostPort = z.string().superRefine((v, ctx) => {
   else if (!isLoopbackHost(hp.host)) ctx.addIssue({ code: 'custom', message: `${v} is not a loopback address (use 127.0.0.1, localhost or [::1])` });
 });
 
-/** One `proxies` entry: `{ listen: "127.0.0.1:4000", upstream: "127.0.0.1:4001", mode?: "tcp" | "http" }`. */
+/**
+ * One `proxies` entry: `{ listen: "127.0.0.1:4000", upstream: "127.0.0.1:4001", mode?: "tcp" | "http" | "tls" }`.
+ * `tls` terminates TLS with a certificate from the run's throwaway CA and forwards plaintext.
+ */
 export const proxySpecSchema = z.strictObject({
   listen: zLoopbackHostPort,
   upstream: zLoopbackHostPort,
-  mode: z.enum(['tcp', 'http']).default('tcp'),
+  mode: z.enum(['tcp', 'http', 'tls']).default('tcp'),
 });
 
 /** The whole `proxies` map, by name. */
@@ -28,8 +32,8 @@ export type ProxySpec = z.output<typeof proxySpecSchema>;
  * started are closed and a UsageError says which, in one line:
  * `proxies.payment.listen: 127.0.0.1:4000 is already in use`.
  */
-export async function startProxies(specs: Record<string, z.input<typeof proxySpecSchema>>, opts: { random?: () => number } = {}): Promise<Proxies> {
-  const proxies = new Proxies();
+export async function startProxies(specs: Record<string, z.input<typeof proxySpecSchema>>, opts: { random?: () => number; ca?: ThrowawayCa } = {}): Promise<Proxies> {
+  const proxies = new Proxies({ ca: opts.ca });
   for (const [name, raw] of Object.entries(specs)) {
     const spec = proxySpecSchema.parse(raw);
     try {

@@ -82,7 +82,7 @@ class Connection implements LinkOwner {
 
 /** A TCP proxy with Toxiproxy's toxics. */
 export class TcpProxy extends ProxyBase<Toxic> {
-  readonly mode = 'tcp' as const;
+  readonly mode: 'tcp' | 'tls' = 'tcp';
   private readonly conns = new Set<Connection>();
 
   constructor(o: ProxyOptions) {
@@ -99,11 +99,14 @@ export class TcpProxy extends ProxyBase<Toxic> {
   }
 
   protected createServer(): Server {
-    return net.createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
-      this.countTraffic('connections');
-      const c = new Connection(client, this.upstreamHost, this.upstreamPort, this.entries, this.random, (gone) => this.conns.delete(gone));
-      this.conns.add(c);
-    });
+    return net.createServer({ allowHalfOpen: true, noDelay: true }, (client) => this.forward(client));
+  }
+
+  /** Proxies one client connection (a TLS proxy passes its decrypted socket) to the upstream, through the toxics. */
+  protected forward(client: Socket): void {
+    this.countTraffic('connections');
+    const c = new Connection(client, this.upstreamHost, this.upstreamPort, this.entries, this.random, (gone) => this.conns.delete(gone));
+    this.conns.add(c);
   }
 
   protected dropConnections(): void {

@@ -31,8 +31,8 @@ export interface ProxyHandle {
   readonly listen: string;
   /** host:port it forwards to. */
   readonly upstream: string;
-  /** `tcp` forwards bytes; `http` parses requests and takes HTTP faults. */
-  readonly mode: 'tcp' | 'http';
+  /** `tcp` forwards bytes; `http` parses requests and takes HTTP faults; `tls` terminates TLS with the run's CA, then forwards bytes as `tcp` does. */
+  readonly mode: 'tcp' | 'http' | 'tls';
   /** False while disabled (Toxiproxy's `enabled`) or while a `down` toxic is active. */
   readonly enabled: boolean;
   /** Adds a toxic; rejects with ToxicError on an unknown type, bad attributes or a duplicate name. */

@@ -7,6 +7,7 @@
 import { Client, buildConnector } from 'undici';
 import type { Socket } from 'node:net';
 import type { Exchange, RequestSpec, Transport, TransportOptions } from '../transport.ts';
+import { markHandshakeErrors, tlsTrustOptions } from '../tlsErrors.ts';
 
 type DispatchOpts = RequestSpec & { headersTimeout: number; bodyTimeout: number; blocking: boolean };
 
@@ -23,7 +24,7 @@ export class UndiciTransport implements Transport {
 
   constructor(o: TransportOptions) {
     this.o = o;
-    this.connector = buildConnector({ timeout: o.connectTimeoutMs });
+    this.connector = markHandshakeErrors(buildConnector({ timeout: o.connectTimeoutMs, ...tlsTrustOptions(o.tls) }));
   }
 
   prepare(r: RequestSpec): DispatchOpts {

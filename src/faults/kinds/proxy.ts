@@ -13,6 +13,11 @@ import type { ToxicFactory, ToxicFault } from '../../proxy/base.ts';
 import { toxicTypes } from '../../proxy/toxics/index.ts';
 import { httpFaultTypes } from '../../proxy/http/index.ts';
 
+/** Whether a proxy of mode `actual` takes a kind that needs `wanted`: a tls proxy forwards plaintext through the TCP toxics. */
+export function proxyModeFits(wanted: 'tcp' | 'http' | 'tls' | 'any', actual: string): boolean {
+  return wanted === 'any' || wanted === actual || (wanted === 'tcp' && actual === 'tls');
+}
+
 const withoutStream = ({ stream: _s, ...rest }: Record<string, unknown>) => rest;
 
 /** A fault that adds one toxic to a built-in proxy on start() and removes it on stop(). */
@@ -44,7 +49,7 @@ export function proxyFaultKind(type: string, fault: ToxicFault, mode: 'tcp' | 'h
         async start() {
           const proxy = spec.target === undefined ? undefined : ctx.proxies.get(spec.target);
           if (!proxy) throw new Error(`fault "${spec.name}": no proxy named ${JSON.stringify(spec.target)} (declare it under proxies)`);
-          if (mode !== 'any' && proxy.mode !== mode) throw new Error(`fault "${spec.name}": kind ${type} needs a ${mode} proxy; proxy "${proxy.name}" is mode ${proxy.mode}`);
+          if (!proxyModeFits(mode, proxy.mode)) throw new Error(`fault "${spec.name}": kind ${type} needs a ${mode} proxy; proxy "${proxy.name}" is mode ${proxy.mode}`);
           // Unique per fault instance, so two faults on one proxy never collide.
           let name = `faultline:${spec.name}`;
           for (let i = 2; proxy.toxics().some((t) => t.name === name); i++) name = `faultline:${spec.name}#${i}`;
