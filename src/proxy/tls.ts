@@ -41,12 +41,19 @@ export interface HandshakeCounts {
   longestStallMs?: number;
   /** Stall: handshakes still held when the stall ended (they went on then). */
   released?: number;
+  /** Reset: connections closed by the client before any ClientHello (nothing to reset). */
+  unsent?: number;
 }
 
 /** A behaviour in force; ending it restores what was served before (idempotent). */
 export interface TlsLease {
   readonly counts: HandshakeCounts;
   end(): void;
+  /**
+   * Resolves when every handshake begun under it has completed or failed (a handshake in
+   * flight when the behaviour ended is still its own), or after `timeoutMs`.
+   */
+  settled(timeoutMs: number): Promise<void>;
 }
 
 interface Held {
@@ -130,6 +137,12 @@ export class TlsProxy extends TcpProxy {
         this.stack = this.stack.filter((x) => x !== s);
         this.release(s);
       },
+      settled: async (timeoutMs) => {
+        const c = s.counts;
+        const until = performance.now() + timeoutMs;
+        // A reset connection that never sent its ClientHello settles by closing; this polls few times.
+        while (c.completed + c.failed + (c.unsent ?? 0) < c.attempted && performance.now() < until) await new Promise((r) => setTimeout(r, 10));
+      },
     };
   }
 
@@ -169,12 +182,18 @@ export class TlsProxy extends TcpProxy {
     switch (s.behaviour.type) {
       case 'serve':
         return this.handshake(raw, s.context!, s.counts);
-      case 'reset':
+      case 'reset': {
+        let done = false;
         raw.once('data', () => {
+          done = true;
           fail(s.counts, 'reset by the proxy');
           raw.resetAndDestroy();
         });
+        raw.once('close', () => {
+          if (!done) s.counts.unsent = (s.counts.unsent ?? 0) + 1;
+        });
         return;
+      }
       case 'stall':
         return this.hold(raw, s);
     }

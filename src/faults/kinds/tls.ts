@@ -106,7 +106,10 @@ export const tls: FaultKind = {
         ctx.log(`proxy ${proxy.name}: tls ${p.mode}`);
       },
       async stop() {
-        lease?.end();
+        if (!lease) return;
+        lease.end();
+        // Handshakes begun under the fault and still in flight are its own: wait (briefly) for their outcome.
+        await lease.settled(2000);
       },
       detail() {
         if (!lease) return {};
