@@ -6,8 +6,13 @@
  * cannot do by itself.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
-import forge from 'node-forge';
+import type Forge from 'node-forge';
+
+// Loaded on first use: a run without a TLS proxy never pays its start-up (≈ 0.2 s).
+let forgeModule: typeof Forge | undefined;
+const forgeLib = (): typeof Forge => (forgeModule ??= createRequire(import.meta.url)('node-forge') as typeof Forge);
 
 /** A certificate and its private key, PEM. */
 export interface CertPair {
@@ -32,9 +37,10 @@ export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '::1'];
 
 const DAY = 86_400_000;
 
-function newKeys(reuse?: string): { privateKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; pem: string } {
+function newKeys(reuse?: string): { privateKey: Forge.pki.rsa.PrivateKey; publicKey: Forge.pki.rsa.PublicKey; pem: string } {
+  const forge = forgeLib();
   const pem = reuse ?? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-  const priv = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
+  const priv = forge.pki.privateKeyFromPem(pem) as Forge.pki.rsa.PrivateKey;
   return { privateKey: priv, publicKey: forge.pki.setRsaPublicKey(priv.n, priv.e), pem };
 }
 
@@ -49,11 +55,12 @@ export class ThrowawayCa {
   /** The CA's certificate, PEM: what clients must trust. */
   readonly cert: string;
   readonly name: string;
-  private readonly caCert: forge.pki.Certificate;
-  private readonly caKey: forge.pki.rsa.PrivateKey;
+  private readonly caCert: Forge.pki.Certificate;
+  private readonly caKey: Forge.pki.rsa.PrivateKey;
 
   /** A new CA, valid from a day ago for 30 days (so a skewed clock still trusts it). */
   constructor(name = 'faultline throwaway CA') {
+    const forge = forgeLib();
     const keys = newKeys();
     const c = forge.pki.createCertificate();
     c.publicKey = keys.publicKey;
@@ -81,6 +88,7 @@ export class ThrowawayCa {
 
   /** A server certificate signed by this CA, with a key of its own. */
   issue(o: LeafOptions): CertPair {
+    const forge = forgeLib();
     const keys = newKeys(o.key);
     const c = forge.pki.createCertificate();
     c.publicKey = keys.publicKey;
