@@ -3,7 +3,7 @@ import { addScenarioFlags, resolveScenario, type ScenarioFlags } from './options
 import { addOutputFlags } from './flags.ts';
 import { run, type RunOptions } from '../coordinator.ts';
 import { localAgents } from '../agents/local.ts';
-import { parseDuration } from '../config/units.ts';
+import { durationHint, parseDuration } from '../config/units.ts';
 import { paint } from '../report/format.ts';
 import { liveLine } from '../report/terminal.ts';
 import { publish, checkOutputs, type OutputFlags } from '../report/index.ts';
@@ -126,6 +126,7 @@ export function parseAgents(v: string | undefined): number | undefined {
 
 export function parseFlagDuration(v: string, flag: string): number {
   const ms = parseDuration(v);
-  if (ms === undefined || !(ms > 0)) throw new UsageError(`${flag}: expected a duration like "50ms", got ${JSON.stringify(v)}`);
+  if (ms === undefined) throw new UsageError(`${flag}: ${durationHint(v)}`);
+  if (!(ms > 0)) throw new UsageError(`${flag}: expected a duration greater than zero, like "50ms", got ${JSON.stringify(v)}`);
   return ms;
 }

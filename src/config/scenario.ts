@@ -167,6 +167,13 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 
 /** Validates and resolves a scenario object (as written) into a Scenario. */
 export function normalize(input: ScenarioInput, file?: string): Scenario {
+  // A file with none of the three keys a run needs (only `baseline:`, say) gets one line that says so.
+  const raw = input as unknown as Record<string, unknown> | null;
+  if (raw && typeof raw === 'object' && !Array.isArray(raw) && ['target', 'requests', 'load'].every((k) => raw[k] === undefined)) {
+    throw new UsageError(
+      `${Object.keys(raw).length ? `this scenario has only ${Object.keys(raw).join(', ')}: ` : 'the scenario is empty: '}a run needs target, requests and load, e.g. target: "http://127.0.0.1:8080", requests: [{ path: / }], load: { profile: constant, rate: 100, duration: 10s }`,
+    );
+  }
   const parsed = scenarioSchema.safeParse(input);
   if (!parsed.success) throw new UsageError(formatIssues(parsed.error.issues));
   const s: ScenarioParsed = parsed.data;

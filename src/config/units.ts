@@ -1,6 +1,6 @@
 /**
- * Units are parsed once, at the edge: durations ("250ms", "10s", "2m", "1h", or a
- * bare number of milliseconds), rates ("500", "500rps", "500/s", "1.5x" of
+ * Units are parsed once, at the edge: durations ("250ms", "10s", "2m", "1h"; a string
+ * without a unit is refused with a suggestion; a number from code is milliseconds), rates ("500", "500rps", "500/s", "1.5x" of
  * expectedPeak) and percentages ("1%", "0.5%", or a fraction 0..1 as a number).
  * Everything inside faultline is milliseconds, req/s and fractions.
  */
@@ -9,13 +9,25 @@ import { z } from 'zod';
 const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(us|µs|ms|s|m|h)?\s*$/;
 const UNIT_MS: Record<string, number> = { us: 0.001, 'µs': 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** Milliseconds from "250ms" / "10s" / "2m" / number (ms). Returns undefined when unparsable. */
+/**
+ * Milliseconds from "250ms" / "10s" / "2m" / number (ms, as code passes them). A string
+ * needs its unit ("10" could be 10 ms or 10 s): undefined, like anything unparsable;
+ * `durationHint` says what to write instead.
+ */
 export function parseDuration(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? v : undefined;
   if (typeof v !== 'string') return undefined;
   const m = DURATION.exec(v);
   if (!m) return undefined;
+  if (m[2] === undefined && Number(m[1]) !== 0) return undefined;
   return Number(m[1]) * UNIT_MS[m[2] ?? 'ms'];
+}
+
+/** Why a duration string did not parse, with a suggestion: `"10" has no unit: write "10s" (or "10ms")`. */
+export function durationHint(v: unknown): string {
+  const bare = typeof v === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*$/.exec(v) : null;
+  if (bare) return `${JSON.stringify(v)} has no unit: write "${bare[1]}s" for seconds or "${bare[1]}ms" for milliseconds`;
+  return `expected a duration like "250ms", "10s" or "2m", got ${JSON.stringify(v)}`;
 }
 
 /** A rate as written: absolute req/s, or a multiple of the scenario's expectedPeak. */
@@ -72,7 +84,7 @@ export const MAX_DURATION_MS = 7 * 24 * 3_600_000;
 export const zDuration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const ms = parseDuration(v);
   if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `expected a duration like "250ms", "10s" or "2m", got ${JSON.stringify(v)}` });
+    ctx.addIssue({ code: 'custom', message: durationHint(v) });
     return z.NEVER;
   }
   if (ms > MAX_DURATION_MS) {
