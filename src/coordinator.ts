@@ -21,7 +21,7 @@ import { RESULT_VERSION } from './result.ts';
 import { evaluateWindow, type WindowVerdict } from './hypothesis/evaluate.ts';
 import { compare, type Clause } from './hypothesis/parse.ts';
 import { measure } from './hypothesis/evaluate.ts';
-import { absorb, completedCount, mergeStats, mergeWindows, summarizeStats } from './metrics/merge.ts';
+import { absorb, combineWindows, completedCount, mergeStats, mergeWindows, summarizeStats } from './metrics/merge.ts';
 import { initHistograms } from './metrics/histogram.ts';
 import { levelOf } from './analysis/breaches.ts';
 import { analyze } from './analysis/analyze.ts';
@@ -359,7 +359,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
     if (inconclusive && plan.kind === 'baseline' && ws.length > 0) {
       // A low baseline may give too few requests per window; judged over the whole stage
       // instead, it still proves (or disproves) the hypothesis at low load.
-      const pooled = poolWindows(ws.map((x) => x.w));
+      const pooled = combineWindows(ws.map((x) => x.w));
       const v = evaluateWindow(pooled, scenario.hypothesis, scenario.minSamples);
       inconclusive = v.status === 'inconclusive';
       broke = v.status === 'fail';
@@ -415,19 +415,6 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
 function baselineInconclusive(v: StageVerdict, plan: StagePlan, minSamples: number): string {
   const which = (v.openClauses ?? []).map((c) => `"${c.clause}" had ${c.samples} request${c.samples === 1 ? '' : 's'} due`).join(', ');
   return `the hypothesis could not be judged at baseline: ${which || 'too few requests were due'} over the ${plan.durationMs / 1000}s baseline (minSamples ${minSamples}); raise the baseline rate or duration, or lower minSamples`;
-}
-
-/** Several windows as one (for judging a whole stage). */
-function poolWindows(ws: Window[]): Window {
-  const names = new Set(ws.flatMap((w) => Object.keys(w.byName)));
-  const byName: Window['byName'] = {};
-  for (const n of names) byName[n] = mergeStats(ws.map((w) => w.byName[n]).filter((x) => x !== undefined));
-  const first = ws[0];
-  const last = ws[ws.length - 1];
-  const secs = Math.max(last.end - first.start, 1) / 1000;
-  const overall = mergeStats(ws.map((w) => w.overall));
-  const offered = ws.reduce((a, w) => a + w.offered, 0);
-  return { ...first, end: last.end, offered, sent: ws.reduce((a, w) => a + w.sent, 0), offeredRate: offered / secs, achievedRate: completedCount(overall) / secs, overall, byName };
 }
 
 /** A stage's summary from its windows (a run's, or merged result files'). */

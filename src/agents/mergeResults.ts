@@ -9,10 +9,10 @@
 import { basename } from 'node:path';
 import type { Result } from '../result.ts';
 import { RESULT_VERSION } from '../result.ts';
-import type { AgentProblem, AgentSummary, GeneratorHealth, Stats, StageResult, Timeline, TimelineEvent, Window } from '../timeline.ts';
+import type { AgentProblem, AgentSummary, StageResult, Timeline, TimelineEvent, Window } from '../timeline.ts';
 import type { StagePlan } from '../profiles/types.ts';
 import { fmtRate } from '../profiles/types.ts';
-import { mergeStats } from '../metrics/merge.ts';
+import { combineWindows } from '../metrics/merge.ts';
 import { analyze } from '../analysis/analyze.ts';
 import { decideOutcome } from '../analysis/gate.ts';
 import { runEndOf, runStartOf } from '../analysis/upgrade.ts';
@@ -45,40 +45,9 @@ export function mergeProblems(rs: readonly NamedResult[]): string[] {
 
 /** One window from the same window of several files: exact (HDR add), counters add. */
 export function mergeWindowSet(index: number, ws: readonly Window[], missing: AgentProblem[] = []): Window {
-  const names = new Set(ws.flatMap((w) => Object.keys(w.byName)));
-  const byName: Record<string, Stats> = {};
-  for (const n of names) byName[n] = mergeStats(ws.map((w) => w.byName[n]).filter((s): s is Stats => s !== undefined));
-  const overall = mergeStats(ws.map((w) => w.overall));
-  const start = Math.min(...ws.map((w) => w.start));
-  const end = Math.max(...ws.map((w) => w.end));
-  const secs = Math.max(end - start, 1) / 1000;
-  const offered = ws.reduce((a, w) => a + w.offered, 0);
-  const limited = ws.filter((w) => w.generator.limited);
-  const generator: GeneratorHealth = {
-    maxLagMs: Math.max(...ws.map((w) => w.generator.maxLagMs)),
-    elu: Math.max(...ws.map((w) => w.generator.elu)),
-    slipP99Ms: Math.max(...ws.map((w) => w.generator.slipP99Ms)),
-    backlog: ws.reduce((a, w) => a + w.generator.backlog, 0),
-    inFlight: ws.reduce((a, w) => a + w.generator.inFlight, 0),
-    limited: limited.length > 0,
-    ...(limited.length ? { reason: limited.map((w) => w.generator.reason).join('; ') } : {}),
-  };
-  const problems = [...ws.flatMap((w) => w.agentProblems ?? []), ...missing];
-  const completed = overall.requests - (overall.byKind.unfinished ?? 0);
-  return {
-    index,
-    stage: ws[0].stage,
-    start,
-    end,
-    offered,
-    sent: ws.reduce((a, w) => a + w.sent, 0),
-    offeredRate: offered / secs,
-    achievedRate: completed / secs,
-    overall,
-    byName,
-    generator,
-    ...(problems.length ? { agentProblems: problems } : {}),
-  };
+  const w = combineWindows(ws, { index });
+  if (missing.length) w.agentProblems = [...(w.agentProblems ?? []), ...missing];
+  return w;
 }
 
 export function mergeResults(rs: readonly NamedResult[], command?: string): Result {

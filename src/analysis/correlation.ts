@@ -25,7 +25,7 @@ import type { Stats, Timeline, Window, StageResult } from '../timeline.ts';
 import type { Clause } from '../hypothesis/parse.ts';
 import { parseClause } from '../hypothesis/parse.ts';
 import { evaluateWindow, measure, type WindowVerdict } from '../hypothesis/evaluate.ts';
-import { mergeStats } from '../metrics/merge.ts';
+import { combineWindows, mergeStats } from '../metrics/merge.ts';
 import { percentileMs, view } from '../metrics/histogram.ts';
 import type { StagePlan } from '../profiles/types.ts';
 import { faultIntervals, findBreaches, type Breach, type FaultInterval } from './breaches.ts';
@@ -147,18 +147,6 @@ export function snapshot(ws: readonly Window[], pick: (w: Window) => Stats | und
   };
 }
 
-/** One synthetic window holding everything `ws` saw, so a clause can be measured over a span. */
-function mergedWindow(ws: readonly Window[]): Window | undefined {
-  if (!ws.length) return undefined;
-  const names = new Set(ws.flatMap((w) => Object.keys(w.byName)));
-  const byName: Record<string, Stats> = {};
-  for (const n of names) byName[n] = mergeStats(ws.map((w) => w.byName[n]).filter((s): s is Stats => s !== undefined));
-  const secs = ws.reduce((a, w) => a + (w.end - w.start), 0) / 1000;
-  const offered = ws.reduce((a, w) => a + w.offered, 0);
-  const overall = mergeStats(ws.map((w) => w.overall));
-  return { ...ws[0], end: ws[ws.length - 1].end, offered, sent: offered, offeredRate: offered / secs, achievedRate: overall.requests / secs, overall, byName };
-}
-
 /** The windows before, during and after a fault. Before and after span the fault's length (at least `sustain` windows). */
 export function phaseWindows(t: Timeline, f: FaultInterval, sustain: number): { before: Window[]; during: Window[]; after: Window[] } {
   const W = t.windows;
@@ -259,7 +247,7 @@ export function correlate(
     const worst = [...mine].sort((a, b) => Number(b.b.sustained) - Number(a.b.sustained) || b.b.windows - a.b.windows)[0]?.b;
     if (worst) {
       const c = clauses.find((x) => x.text === worst.clause);
-      const mb = mergedWindow(before);
+      const mb = before.length ? combineWindows(before) : undefined;
       const m = c && mb ? measure(c, mb) : undefined;
       impact = { clause: worst.clause, worst: worst.worstValue, sustained: worst.sustained, ...(m && m.samples > 0 ? { before: m.value } : {}) };
     }

@@ -125,15 +125,58 @@ export function mergeWindows(index: number, parts: readonly WireWindow[], model:
   };
 }
 
-/** Adds a late (final) worker window's counts into an existing window. */
-export function absorb(w: Window, parts: readonly WireWindow[]): Window {
-  const merged = mergeWindows(w.index, parts, 'open');
-  const names = new Set([...Object.keys(w.byName), ...Object.keys(merged.byName)]);
+/**
+ * Several Timeline windows as one — the one merge of windows (autocannon's
+ * aggregateResult): a stage's windows judged together, a clause measured over
+ * a span, the same window from several result files, a late worker window
+ * added to its window. Stats merge exactly, counts add, rates are over the
+ * span (first start to last end, unless given), generator health is the worst
+ * of them (unless given), agent problems are kept.
+ */
+export function combineWindows(ws: readonly Window[], o: { index?: number; span?: readonly [number, number]; generator?: GeneratorHealth } = {}): Window {
+  const names = new Set(ws.flatMap((w) => Object.keys(w.byName)));
   const byName: Record<string, Stats> = {};
-  for (const n of names) byName[n] = mergeStats([w.byName[n], merged.byName[n]].filter((s): s is Stats => s !== undefined));
-  const overall = mergeStats([w.overall, merged.overall]);
-  const secs = Math.max(w.end - w.start, 1) / 1000;
-  return { ...w, byName, overall, sent: w.sent + merged.sent, achievedRate: completedCount(overall) / secs };
+  for (const n of names) byName[n] = mergeStats(ws.map((w) => w.byName[n]).filter((s): s is Stats => s !== undefined));
+  const overall = mergeStats(ws.map((w) => w.overall));
+  const [start, end] = o.span ?? [Math.min(...ws.map((w) => w.start)), Math.max(...ws.map((w) => w.end))];
+  const secs = Math.max(end - start, 1) / 1000;
+  const offered = ws.reduce((a, w) => a + w.offered, 0);
+  const limited = ws.filter((w) => w.generator.limited);
+  const generator: GeneratorHealth = o.generator ?? {
+    maxLagMs: Math.max(...ws.map((w) => w.generator.maxLagMs)),
+    elu: Math.max(...ws.map((w) => w.generator.elu)),
+    slipP99Ms: Math.max(...ws.map((w) => w.generator.slipP99Ms)),
+    backlog: ws.reduce((a, w) => a + w.generator.backlog, 0),
+    inFlight: ws.reduce((a, w) => a + w.generator.inFlight, 0),
+    limited: limited.length > 0,
+    ...(limited.length ? { reason: limited.map((w) => w.generator.reason).join('; ') } : {}),
+  };
+  const problems = ws.flatMap((w) => w.agentProblems ?? []);
+  return {
+    index: o.index ?? ws[0].index,
+    stage: ws[0].stage,
+    start,
+    end,
+    offered,
+    sent: ws.reduce((a, w) => a + w.sent, 0),
+    offeredRate: offered / secs,
+    achievedRate: completedCount(overall) / secs,
+    overall,
+    byName,
+    generator,
+    ...(problems.length ? { agentProblems: problems } : {}),
+  };
+}
+
+/**
+ * Adds a late (final) worker window's requests into the window they belong to
+ * (stragglers in flight at the last boundary): the window's span, what it
+ * offered and its generator health stay as measured.
+ */
+export function absorb(w: Window, parts: readonly WireWindow[]): Window {
+  const late = mergeWindows(w.index, parts, 'open');
+  // What the window sampled beside its requests (dependencies, probes) is kept too.
+  return { ...w, ...combineWindows([w, { ...late, offered: 0 }], { span: [w.start, w.end], generator: w.generator }) };
 }
 
 export interface StatsSummary {
