@@ -7,16 +7,20 @@
  * thundering herd after a recovery shows as a peak right after the fault.
  *
  * Ratios are of sums over windows (never means of per-window ratios, which a
- * quiet window would skew). Each fault gets its before / during / after
+ * quiet window would skew). The denominator is the requests that finished in
+ * the windows, not those sent: a system's calls to its dependencies happen
+ * while it serves a request, so on a slow system they line up with the
+ * request's end far better than with its start. Each fault gets its before / during / after
  * figures and the peak after it: what follows a fault is attributed to it.
  */
 import type { Timeline, Window } from '../timeline.ts';
 
 export interface AmplificationFigure {
-  /** Dependency requests (or connections) ÷ requests the load sent; null without traffic. */
+  /** Dependency requests (or connections) ÷ requests the system received and finished; null without any. */
   ratio: number | null;
   dependency: number;
-  sent: number;
+  /** Requests of the load that finished (answered or failed) in these windows. */
+  received: number;
 }
 
 export interface FaultAmplification {
@@ -42,14 +46,14 @@ export const AMPLIFICATION_SPAN_MS = 5000;
 
 function figure(ws: Window[], dep: string, unit: 'requests' | 'connections'): AmplificationFigure {
   let dependency = 0;
-  let sent = 0;
+  let received = 0;
   for (const w of ws) {
     const d = w.dependencies?.[dep];
     if (!d) continue;
     dependency += unit === 'requests' ? (d.requests ?? 0) : d.connections;
-    sent += w.sent;
+    received += w.overall.requests;
   }
-  return { ratio: sent > 0 ? dependency / sent : null, dependency, sent };
+  return { ratio: received > 0 ? dependency / received : null, dependency, received };
 }
 
 /** Amplification per dependency, overall and around each fault; empty when no window saw a proxy. */

@@ -228,18 +228,19 @@ function body(r: Result): string {
     parts.push('<h2>Faults</h2>');
     parts.push(
       tableHtml(
-        ['fault', 'when', 'load at start', 'impact', 'time to impact', 'time to recovery', 'held?', 'blast radius'],
+        ['fault', 'when', 'load at start', 'measured effect', 'impact', 'time to impact', 'time to recovery', 'held?', 'blast radius'],
         faults.map((f) => [
           `${esc(f.fault)} <span class="dim">(${esc(f.kind)}${f.target ? ` → ${esc(f.target)}` : ''})</span>`,
           esc(`${secs(f.startElapsedMs)} – ${f.activeAtEnd ? 'end' : secs(f.endElapsedMs)}`),
           esc(`${rate(f.offeredRate)} req/s`),
+          !f.effect ? '<span class="dim">—</span>' : f.effect.noEffect ? `<span class="warn">NO EFFECT: ${esc(f.effect.summary)}</span>` : esc(f.effect.summary),
           f.held ? esc(impactText(f)) : `<span class="bad">${esc(impactText(f))}</span>`,
           esc(f.timeToImpactMs === undefined ? '—' : secs(f.timeToImpactMs)),
           f.recovery === 'not-recovered' ? `<span class="bad">${esc(recoveryText(f))}</span>` : esc(recoveryText(f)),
           f.held ? '<span class="good">yes</span>' : brokeIt(f) ? '<span class="bad">NO</span>' : '<span class="warn">no (load)</span>',
           [...f.blastRadius.affected.map((n) => `<span class="bad">${esc(n)} ✗</span>`), ...f.blastRadius.unaffected.map((n) => `<span class="good">${esc(n)} ✓</span>`), ...f.blastRadius.unknown.map((n) => `<span class="dim">${esc(n)} ?</span>`)].join(' '),
         ]),
-        [false, false, true, false, true, false, false, false],
+        [false, false, true, false, false, true, false, false, false],
       ),
     );
     // Before / during / after, per request name.
@@ -258,6 +259,27 @@ function body(r: Result): string {
       parts.push(tableHtml(['request', 'when', 'p50', 'p99', 'errors', 'achieved/s', 'requests'], rows, [false, false, true, true, true, true, true]));
     }
     parts.push('</details>');
+  }
+
+  // What the dependencies saw: amplification around each fault.
+  const deps = r.dependencies ?? [];
+  if (deps.length) {
+    const x = (v: number | null) => (v === null ? '—' : `${v.toFixed(2)}×`);
+    parts.push('<h2>What the dependencies saw</h2><p class="dim">Amplification: calls the system made to a dependency per request it received.</p>');
+    parts.push(
+      tableHtml(
+        ['dependency', 'fault', 'before', 'during', 'after', 'peak'],
+        deps.flatMap((d) => [
+          [esc(d.dependency), '<span class="dim">whole run</span>', '', esc(x(d.overall.ratio)), '', ''],
+          ...d.byFault.map((f) => [esc(d.dependency), esc(f.fault), esc(x(f.before.ratio)), esc(x(f.during.ratio)), esc(x(f.after.ratio)), esc(f.peak ? x(f.peak.ratio) : '—')]),
+        ]),
+        [false, false, true, true, true, true],
+      ),
+    );
+  }
+  if (r.underFaults) {
+    const b = r.underFaults.breakingPoint;
+    parts.push(`<p>Under the background fault schedule (${esc(r.underFaults.series.join(', '))}): ${b ? `broke at ${esc(rate(b.firstFailing.rate))} req/s` : 'did not break'}.</p>`);
   }
 
   // Breaches.

@@ -268,7 +268,7 @@ export function dependencyLines(r: Result, p: Paint): string[] {
   const x = (v: number | null) => (v === null ? '—' : `${v.toFixed(2)}×`);
   const out = [p.bold('What the dependencies saw (amplification: calls to the dependency per request received)')];
   for (const d of deps) {
-    out.push(`  ${d.dependency}: ${x(d.overall.ratio)} overall (${d.overall.dependency.toLocaleString('en-US')} ${d.unit} for ${d.overall.sent.toLocaleString('en-US')} requests)`);
+    out.push(`  ${d.dependency}: ${x(d.overall.ratio)} overall (${d.overall.dependency.toLocaleString('en-US')} ${d.unit} for ${d.overall.received.toLocaleString('en-US')} requests)`);
     for (const f of d.byFault) {
       const hot = (f.during.ratio ?? 0) > 1.5 * (f.before.ratio ?? 1) || (f.after.ratio ?? 0) > 1.5 * (f.before.ratio ?? 1);
       const line = `    ${f.fault}: before ${x(f.before.ratio)} · during ${x(f.during.ratio)} · after ${x(f.after.ratio)}${f.peak ? ` · peak ${x(f.peak.ratio)}` : ''}`;

@@ -3,6 +3,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { amplification } from '../../src/analysis/amplification.ts';
 import { renderReport } from '../../src/report/terminal.ts';
+import { htmlReport } from '../../src/report/html.ts';
 import { paint } from '../../src/report/format.ts';
 import { runScenario } from '../helpers/run.ts';
 import { countingServer, type TestServer } from '../helpers/servers.ts';
@@ -93,6 +94,9 @@ describe('what the dependency saw: amplification', () => {
     const text = renderReport(r, paint(undefined, true));
     expect(text).toMatch(/What the dependencies saw/);
     expect(text).toMatch(/payment 503: before [01]\.\d\d× · during [23]\.\d\d× · after [01]\.\d\d×/);
+    const html = htmlReport(r);
+    expect(html).toMatch(/<h2>What the dependencies saw<\/h2>/);
+    expect(html).toMatch(/payment 503<\/td><td class="num">[01]\.\d\d×<\/td><td class="num">[23]\.\d\d×/);
     expect(text).toMatch(/Measured effect:\n  payment 503: hit \d+ requests/);
   });
 });
