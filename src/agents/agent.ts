@@ -47,6 +47,8 @@ export async function runAgent(o: AgentOptions): Promise<AgentOutcome> {
     let offset = 0;
     let finished = false;
     let stopping: Promise<unknown> | undefined;
+    /** Agent 0 said stop: its closing the connection afterwards is the normal end. */
+    let stopReason: string | undefined;
     const finish = async (outcome: AgentOutcome, graceMs: number) => {
       if (finished) return;
       finished = true;
@@ -99,13 +101,14 @@ export async function runAgent(o: AgentOptions): Promise<AgentOutcome> {
             break;
           }
           case 'stop':
+            stopReason = m.reason ?? 'stopped by agent 0';
             // Stop sending now; the engine's final windows go out through onPart before 'done'.
             stopping = (engine?.stop(m.graceMs) ?? Promise.resolve()).then(() => link.send({ type: 'done' }));
             void stopping.then(() => finish({ exitCode: 0, reason: m.reason ?? 'stopped by agent 0' }, 0));
             break;
         }
       },
-      (err) => void finish({ exitCode: 3, reason: `lost agent 0${err ? `: ${err.message}` : ''}; stopped sending` }, 0),
+      (err) => void finish(stopReason !== undefined ? { exitCode: 0, reason: stopReason } : { exitCode: 3, reason: `lost agent 0${err ? `: ${err.message}` : ''}; stopped sending` }, 0),
     );
     link.send({ type: 'hello', index: o.index, agents: o.agents, protocol: AGENT_PROTOCOL, version: VERSION, host: hostname(), pid: process.pid, workers: o.workers });
     o.signal?.addEventListener(

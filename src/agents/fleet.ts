@@ -385,7 +385,8 @@ export class Fleet implements LoadEngine {
     this.stopping = true;
     this.barrier?.reject(new AbortError(reason ?? 'stopped before the start'));
     const allDone = new Promise<void>((resolve) => (this.doneWait = resolve));
-    this.broadcast({ type: 'stop', graceMs, reason });
+    // Agents still starting up are told too: they stop before they send anything.
+    for (const m of this.members) if (m.index > 0 && (m.state === 'ready' || m.state === 'joining')) m.link?.send({ type: 'stop', graceMs, reason });
     this.checkDone();
     await this.local?.stop(graceMs);
     await Promise.race([allDone, new Promise<void>((r) => setTimeout(r, graceMs + 3000).unref())]);
@@ -393,7 +394,9 @@ export class Fleet implements LoadEngine {
     this.emitReady(true);
     for (const m of this.members) {
       if (m.index > 0 && m.state === 'ready') this.lose(m, 'no final windows after the stop');
-      m.link?.end();
+      // Destroyed, not ended: a stalled agent (SIGSTOPped, wedged) never closes its side, and the
+      // listener's close waits for every connection.
+      m.link?.socket.destroy();
     }
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     return this.finals;

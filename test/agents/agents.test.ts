@@ -136,6 +136,48 @@ describe('an agent that dies', () => {
   }, 90_000);
 });
 
+describe('an agent that stalls', () => {
+  it('SIGSTOP of one agent: windows go on without its share after the stall allowance, marked stalled by name; exit 5', async () => {
+    const srv = await stampingServer();
+    cleanup.push(srv.close);
+    let pids: number[] = [];
+    let stopped: number | undefined;
+    cleanup.push(async () => {
+      if (stopped !== undefined) {
+        try {
+          process.kill(stopped, 'SIGCONT');
+        } catch {}
+      }
+    });
+    const r = await runAgents(
+      3,
+      {
+        target: srv.url,
+        requests: [{ path: '/' }],
+        load: { profile: 'constant', rate: 300, duration: '6s' },
+        hypothesis: ['p99 < 2s'],
+        baseline: false,
+        minSamples: 10,
+        engine: { workers: 1, connections: 64 },
+      },
+      (w) => {
+        if (w.index === 1 && stopped === undefined) {
+          stopped = pids[0];
+          process.kill(stopped, 'SIGSTOP');
+        }
+      },
+      (p) => (pids = p),
+    );
+    expect(stopped).toBeDefined();
+    expect(r.outcome.exitCode, r.outcome.reason).toBe(EXIT.inconclusive);
+    const hit = r.timeline.windows.filter((w) => w.agentProblems?.some((p) => p.agent.startsWith('agent 1') && p.problem === 'stalled'));
+    expect(hit.length, JSON.stringify(r.timeline.windows.map((w) => w.agentProblems))).toBeGreaterThanOrEqual(2);
+    expect(r.outcome.reason).toMatch(/agent 1 .*stalled/);
+    // The windows kept coming while it was stopped: the run ended on time, not when the agent woke.
+    expect(r.timeline.windows.length).toBeGreaterThanOrEqual(6);
+  }, 90_000);
+});
+
 describe('stopping', () => {
   it('a stop condition on agent 0 stops every agent within 2 s', async () => {
     let failing = false;
