@@ -125,9 +125,11 @@ export class TlsProxy extends TcpProxy {
    * Answers new connections this way (each with `probability`, rolled once per connection)
    * until the lease ends; its counts are this behaviour's alone.
    */
-  apply(b: TlsBehaviour, probability = 1): TlsLease {
+  apply(b: TlsBehaviour, probability = 1, o: { closeOpen?: boolean } = {}): TlsLease {
     const s = this.setting(b, probability);
     this.stack = [...this.stack, s];
+    // As a server restarted with its new certificate does: clients must handshake again to go on.
+    if (o.closeOpen) super.dropConnections();
     let ended = false;
     return {
       counts: s.counts,

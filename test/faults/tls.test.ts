@@ -239,7 +239,7 @@ describe('tls fault: rotation mid-run', () => {
     try {
       const before = await nodeGet({ agent });
       expect(before).toMatchObject({ ok: true });
-      const { fault, run } = start({ mode: 'rotate' });
+      const { fault, run } = start({ mode: 'rotate', existing: 'keep' });
       await run;
       const kept = await nodeGet({ agent });
       const fresh = await nodeGet();
@@ -258,6 +258,28 @@ describe('tls fault: rotation mid-run', () => {
       expect(d.completed).toBeGreaterThanOrEqual(2);
       expect(d.failed).toBe(0);
       expect(d.noEffect).toBeUndefined();
+    } finally {
+      agent.destroy();
+    }
+  }, 30_000);
+});
+
+describe('tls fault: connections open at its start', () => {
+  it('are closed by default (clients must handshake again and meet the fault); existing: keep leaves them be', async () => {
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      expect(await nodeGet({ agent })).toMatchObject({ ok: true, reused: false });
+      let f = start({ mode: 'expired', existing: 'keep' });
+      await f.run;
+      expect(await nodeGet({ agent })).toMatchObject({ ok: true, reused: true });
+      await f.fault.stop();
+      f = start({ mode: 'expired' });
+      await f.run;
+      // The proxy closed the kept connection: the agent notices and opens a new one, which meets the expired certificate.
+      await new Promise((r) => setTimeout(r, 100));
+      expect((await nodeGet({ agent })).code).toBe('CERT_HAS_EXPIRED');
+      await f.fault.stop();
+      expect((f.fault.detail!() as Record<string, any>).failed).toBe(1);
     } finally {
       agent.destroy();
     }
@@ -303,7 +325,7 @@ describe('a run with a tls proxy', () => {
         engine: { workers: 1, timeout: '5s' },
         window: '500ms',
         proxies: { pay: { listen: `127.0.0.1:${listen}`, upstream: `127.0.0.1:${closingPort}`, mode: 'tls' } },
-        faults: [{ name: 'expired cert', kind: 'tls', target: 'pay', mode: 'expired', at: '1s', duration: '1s' }],
+        faults: [{ name: 'expired cert', kind: 'tls', target: 'pay', mode: 'expired', existing: 'keep', at: '1s', duration: '1s' }],
       },
       { stateDir: state },
     ).finally(() => closing.close());

@@ -10,7 +10,9 @@
  * (signed by a CA nobody trusts), `stall` (the ClientHello is never answered
  * until the fault ends), `reset` (RST on the ClientHello), `downgrade` (only
  * TLS 1.0–`version` offered, 1.1 by default), `rotate` (a new certificate and
- * key from the run's CA, as a renewal would serve).
+ * key from the run's CA, as a renewal would serve). Connections open when the
+ * fault starts are closed (`existing: close`, the default) so that clients must
+ * handshake again, or kept (`existing: keep`).
  */
 import { z } from 'zod';
 import { TlsProxy } from '../../proxy/tls.ts';
@@ -30,6 +32,12 @@ const params = z
     version: z.enum(['TLSv1', 'TLSv1.1', 'TLSv1.2']).optional(),
     /** wrong-host: the one name the certificate is for. */
     host: z.string().regex(/^[A-Za-z0-9.-]+$/, 'expected a DNS name').optional(),
+    /**
+     * Connections already open when the fault starts: `close` them (default), as a server
+     * restarted with the new certificate would, so clients must handshake again; or `keep`
+     * them (a graceful reload: only new connections see the fault).
+     */
+    existing: z.enum(['close', 'keep']).default('close'),
   })
   .superRefine((p, ctx) => {
     if (p.version !== undefined && p.mode !== 'downgrade') ctx.addIssue({ code: 'custom', path: ['version'], message: '`version` applies to mode: downgrade' });
@@ -102,7 +110,7 @@ export const tls: FaultKind = {
         if (!(proxy instanceof TlsProxy)) throw new Error(`fault "${spec.name}": kind tls needs a tls proxy; proxy "${proxy.name}" is mode ${proxy.mode}`);
         const b = behaviour(p, proxy);
         // apply() takes effect at once and hands back its undo: nothing happens between the two.
-        lease = proxy.apply(b, spec.probability ?? 1);
+        lease = proxy.apply(b, spec.probability ?? 1, { closeOpen: p.existing === 'close' });
         ctx.log(`proxy ${proxy.name}: tls ${p.mode}`);
       },
       async stop() {
