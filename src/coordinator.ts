@@ -300,6 +300,9 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
   } finally {
     if (ticker) clearInterval(ticker);
     const grace = opts.graceMs ?? (abortReason ? 1000 : Math.min(scenario.engine.timeoutMs + 1000, 5000));
+    // Aborted (a signal, a dead parent, a stop condition): the system comes back first, so its
+    // faults are undone while in-flight requests drain, not a grace period later.
+    if (abortReason && env) void env.undoFaults?.();
     if (engine) {
       const finals = await engine.stop(grace, abortReason).catch(() => []);
       const withData = finals.filter((f) => Object.values(f.byName).some((s) => s.requests > 0));

@@ -31,6 +31,8 @@ export interface Environment {
   proxies: ProxyRegistry;
   /** The https trust the load needs for `target`: the run's CA when the target is one of its TLS proxies. */
   trustFor(target: string): { ca: string } | undefined;
+  /** Undoes every fault now (idempotent; close() does it too). Never throws. */
+  undoFaults?(): Promise<{ failed: { fault: string; error: string }[] }>;
   /** Undoes every fault, closes proxies, stops services. Never throws. */
   close(): Promise<{ failed: { fault: string; error: string }[] }>;
 }
@@ -130,6 +132,8 @@ export async function startEnvironment(scenario: Scenario, opts: EnvironmentOpti
   };
   const injector = new Injector(scenario.faults, ctx, faultKinds, opts.emit, { clock: opts.now });
   let closed: Promise<{ failed: { fault: string; error: string }[] }> | undefined;
+  let undone: Promise<{ failed: { fault: string; error: string }[] }> | undefined;
+  const undoFaults = () => (undone ??= injector.undoAll().catch((e: Error) => ({ failed: [{ fault: '(all)', error: e.message }] })));
   return {
     injector,
     services,
@@ -144,9 +148,10 @@ export async function startEnvironment(scenario: Scenario, opts: EnvironmentOpti
       });
       return ours ? { ca: runCa.ca.cert } : undefined;
     },
+    undoFaults,
     close: () =>
       (closed ??= (async () => {
-        const r = await injector.undoAll().catch((e: Error) => ({ failed: [{ fault: '(all)', error: e.message }] }));
+        const r = await undoFaults();
         await proxies.closeAll().catch(() => {});
         await services.stopAll().catch(() => {});
         await network?.close();
