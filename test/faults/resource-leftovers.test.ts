@@ -41,6 +41,14 @@ function withToken(token: string): number[] {
   return out;
 }
 
+const cmdline = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').slice(0, 200);
+  } catch {
+    return '?';
+  }
+};
+
 interface Case {
   kind: string;
   params: (dir: string) => Record<string, unknown>;
@@ -115,7 +123,7 @@ async function trial(c: Case, moment: 'starting' | 'started', delayMs: number): 
   expect(r.failed, what).toEqual([]);
   expect(r.refused, what).toEqual([]);
   // Processes: hogs and held commands, and the managed service, all gone (a SIGTERMed service may take a moment).
-  expect(await waitFor(() => withToken(token).length === 0, 5000), `${what}\nleft running: ${withToken(token).join(', ')}`).toBe(true);
+  expect(await waitFor(() => withToken(token).length === 0, 5000), `${what}\nleft running: ${withToken(token).map((p) => `${p} ${cmdline(p)}`).join(', ')}`).toBe(true);
   for (const ctl of ['cpu', 'cpuacct', 'memory']) {
     expect(faultCgroupsUnder(`/sys/fs/cgroup/${ctl}`, 6).filter((p) => p.includes(`faultline-${child.pid}-`)), what).toEqual([]);
   }
