@@ -9,7 +9,7 @@ import { seededRandom } from './random.ts';
 import { dirname, join, resolve } from 'node:path';
 import type { Scenario } from './config/scenario.ts';
 import type { TimelineEvent } from './timeline.ts';
-import { startServices, serviceSpecSchema, type ServiceSpec } from './services/index.ts';
+import { startServices, type ServiceSpec } from './services/index.ts';
 import { startProxies, ThrowawayCa } from './proxy/index.ts';
 import type { Journal } from './faults/types.ts';
 import { Injector } from './faults/injector.ts';
@@ -80,7 +80,7 @@ export async function startEnvironment(scenario: Scenario, opts: EnvironmentOpti
   const cwd = scenario.file ? dirname(scenario.file) : process.cwd();
   const random = seededRandom(scenario.seed);
   const log = (_m: string) => {};
-  const tls = Object.values(scenario.proxies).some((p) => (p as { mode?: string } | undefined)?.mode === 'tls');
+  const tls = Object.values(scenario.proxies).some((p) => p.mode === 'tls');
   const runCa = tls ? await writeRunCa(stateDir, journal) : undefined;
   let services: ServiceRegistry = noServices;
   let network: HostNetwork | undefined;
@@ -88,11 +88,9 @@ export async function startEnvironment(scenario: Scenario, opts: EnvironmentOpti
   try {
     if (Object.keys(scenario.services).length) {
       const specs: Record<string, ServiceSpec> = {};
-      for (const [k, v] of Object.entries(scenario.services)) {
-        const spec = serviceSpecSchema.parse(v);
+      for (const [k, spec] of Object.entries(scenario.services)) {
         // Managed services learn the run's CA: FAULTLINE_CA_FILE, and Node ones trust it as they are.
-        if (runCa) spec.env = { FAULTLINE_CA_FILE: runCa.file, NODE_EXTRA_CA_CERTS: runCa.file, ...spec.env };
-        specs[k] = spec;
+        specs[k] = runCa ? { ...spec, env: { FAULTLINE_CA_FILE: runCa.file, NODE_EXTRA_CA_CERTS: runCa.file, ...spec.env } } : spec;
       }
       // Services with `host` run in namespaces of this run's own (closed after the services stop).
       if (Object.values(specs).some((s) => s.host)) network = new HostNetwork({ journal });
@@ -104,7 +102,7 @@ export async function startEnvironment(scenario: Scenario, opts: EnvironmentOpti
       }
     }
     try {
-      proxies = await startProxies(scenario.proxies as Parameters<typeof startProxies>[0], { random, ca: runCa?.ca });
+      proxies = await startProxies(scenario.proxies, { random, ca: runCa?.ca });
     } catch (e) {
       await services.stopAll().catch(() => {});
       await network?.close();

@@ -1,22 +1,23 @@
 /**
- * Validation of the scenario's `services` and `proxies` entries, delegated to
- * the schemas of the modules that own them. One `path: message` line per problem.
+ * The scenario's `services` and `proxies` entries, parsed once by the schemas
+ * of the modules that own them: typed specs for the run, and one
+ * `path: message` line per problem.
  */
 import type { z } from 'zod';
-import { serviceSpecSchema } from '../services/schema.ts';
-import { proxySpecSchema } from '../proxy/schema.ts';
+import { serviceSpecSchema, type ServiceSpec } from '../services/schema.ts';
+import { proxySpecSchema, type ProxySpec } from '../proxy/schema.ts';
 import { formatIssues } from './issues.ts';
 
-function check(kind: 'services' | 'proxies', schema: z.ZodType, entries: Record<string, unknown>): string[] {
-  const out: string[] = [];
+function parseEntries<T>(kind: 'services' | 'proxies', schema: z.ZodType<T>, entries: Record<string, unknown>): { specs: Record<string, T>; problems: string[] } {
+  const specs: Record<string, T> = {};
+  const problems: string[] = [];
   for (const [name, v] of Object.entries(entries)) {
     const r = schema.safeParse(v);
-    if (!r.success) out.push(...formatIssues(r.error.issues, [kind, name]));
+    if (r.success) specs[name] = r.data;
+    else problems.push(...formatIssues(r.error.issues, [kind, name]));
   }
-  return out;
+  return { specs, problems };
 }
 
-export const loadSpecSchemas = {
-  checkServices: (s: Record<string, unknown>) => check('services', serviceSpecSchema, s),
-  checkProxies: (p: Record<string, unknown>) => check('proxies', proxySpecSchema, p),
-};
+export const parseServices = (s: Record<string, unknown>) => parseEntries<ServiceSpec>('services', serviceSpecSchema, s);
+export const parseProxies = (p: Record<string, unknown>) => parseEntries<ProxySpec>('proxies', proxySpecSchema, p);

@@ -27,7 +27,9 @@ import { missingForHosts } from '../hosts/tools.ts';
 import { proxyModeFits } from '../faults/kinds/proxy.ts';
 import { loadModule, withLoadTimeout, describeLoadError, LoadError, DEFAULT_LOAD_TIMEOUT_MS } from './loadModule.ts';
 import { formatIssues } from './issues.ts';
-import { loadSpecSchemas } from './parts.ts';
+import { parseProxies, parseServices } from './parts.ts';
+import type { ServiceSpec } from '../services/schema.ts';
+import type { ProxySpec } from '../proxy/schema.ts';
 
 export interface EngineOptions {
   workers: number;
@@ -59,8 +61,10 @@ export interface Scenario {
   minSamples: number;
   require?: number;
   engine: EngineOptions;
-  services: Record<string, unknown>;
-  proxies: Record<string, unknown>;
+  /** Managed services, validated and typed (defaults filled). */
+  services: Record<string, ServiceSpec>;
+  /** Fault proxies, validated and typed. */
+  proxies: Record<string, ProxySpec>;
   faults: FaultSpecBase[];
   /** Probes polled during the run (scenario `probes`). */
   probes: ProbeSpec[];
@@ -321,10 +325,13 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
   });
 
   // Services and proxies: validated by their own modules' schemas.
-  const services = s.services ?? {};
-  const proxies = s.proxies ?? {};
-  problems.push(...loadSpecSchemas.checkServices(services), ...loadSpecSchemas.checkProxies(proxies));
-  const hosted = Object.keys(services).filter((k) => (services[k] as { host?: unknown } | undefined)?.host !== undefined);
+  const parsedServices = parseServices(s.services ?? {});
+  const parsedProxies = parseProxies(s.proxies ?? {});
+  problems.push(...parsedServices.problems, ...parsedProxies.problems);
+  // Names as written, so a fault naming an entry with a problem is not reported twice.
+  const services: Record<string, unknown> = s.services ?? {};
+  const proxies: Record<string, unknown> = s.proxies ?? {};
+  const hosted = Object.keys(parsedServices.specs).filter((k) => parsedServices.specs[k].host !== undefined);
   if (hosted.length) {
     // Found before any load is sent: the namespaces need root and these programs.
     const missing = missingForHosts();
@@ -357,7 +364,7 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
       if (kind.targets === 'service-or-pid' && t !== undefined && !isService) problems.push(`${where}: expected the name of a declared service (${Object.keys(services).join(', ') || 'none declared'}), got ${JSON.stringify(t)}`);
       const mode = kind.proxyMode;
       if (isProxy && mode && mode !== 'any') {
-        const pm = ((proxies[t!] as { mode?: string } | undefined)?.mode ?? 'tcp') as string;
+        const pm = parsedProxies.specs[t!]?.mode ?? 'tcp';
         if (!proxyModeFits(mode, pm)) problems.push(`${at}.kind: "${f.kind}" needs a ${mode} proxy; proxies.${t} is ${pm} (set mode: ${mode})`);
       }
       if (kind.targets === 'any' && t !== undefined && !isService && !isProxy) problems.push(`${where}: expected a declared proxy or service, got ${JSON.stringify(t)}`);
@@ -450,8 +457,8 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
     minSamples: s.minSamples ?? DEFAULTS.minSamples,
     require: requireRate,
     engine,
-    services,
-    proxies,
+    services: parsedServices.specs,
+    proxies: parsedProxies.specs,
     faults,
     schedules,
     probes,

@@ -32,12 +32,11 @@ export type ProxySpec = z.output<typeof proxySpecSchema>;
  * started are closed and a UsageError says which, in one line:
  * `proxies.payment.listen: 127.0.0.1:4000 is already in use`.
  */
-export async function startProxies(specs: Record<string, z.input<typeof proxySpecSchema>>, opts: { random?: () => number; ca?: ThrowawayCa } = {}): Promise<Proxies> {
+export async function startProxies(specs: Record<string, Omit<ProxySpec, 'mode'> & { mode?: ProxySpec['mode'] }>, opts: { random?: () => number; ca?: ThrowawayCa } = {}): Promise<Proxies> {
   const proxies = new Proxies({ ca: opts.ca });
-  for (const [name, raw] of Object.entries(specs)) {
-    const spec = proxySpecSchema.parse(raw);
+  for (const [name, spec] of Object.entries(specs)) {
     try {
-      await proxies.create({ name, listen: spec.listen, upstream: spec.upstream, mode: spec.mode, random: opts.random });
+      await proxies.create({ name, listen: spec.listen, upstream: spec.upstream, mode: spec.mode ?? 'tcp', random: opts.random });
     } catch (err) {
       await proxies.closeAll();
       const code = (err as NodeJS.ErrnoException).code;
