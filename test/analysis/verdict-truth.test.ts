@@ -146,4 +146,19 @@ describe('verdicts hold against ground truth', () => {
     expect(lenient.clauses![0]).toMatchObject({ outcome: 'pass', brokenBy: [], brokenByAllowed: ['slow db'] });
     expect(lenient.breaches!.some((b) => b.sustained && b.faults.includes('slow db'))).toBe(true);
   }, 60_000);
+
+  it('a baseline with too few requests to judge aborts naming the clause and what it had', async () => {
+    const url = await server((_, res) => res.end('ok'));
+    const r = await runScenario({
+      target: url,
+      requests: [{ path: '/' }],
+      baseline: { rate: 3, duration: '1s' },
+      load: { profile: 'constant', rate: 50, duration: '2s' },
+      hypothesis: ['p99 < 1s'],
+      minSamples: 20,
+      engine: { workers: 1 },
+    });
+    expect(r.outcome.exitCode).toBe(3);
+    expect(r.outcome.reason).toMatch(/^the hypothesis could not be judged at baseline: "p99 < 1s" had \d+ requests? due over the 1s baseline \(minSamples 20\); raise the baseline rate or duration, or lower minSamples$/);
+  }, 30_000);
 });
