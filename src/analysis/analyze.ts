@@ -243,7 +243,8 @@ export function analyze(timeline: Timeline, plan: AnalysisPlan): Analysis {
   // Under a background fault rate: the same search with the repeating faults' windows counted as load.
   let underFaults: Analysis['underFaults'];
   const series = plan.series ?? {};
-  if (Object.keys(series).length) {
+  // Only when some occurrence ran: a run aborted before them has no background to speak of.
+  if (timeline.events.some((e) => e.type === 'fault-start' && Object.hasOwn(series, e.fault))) {
     const background = (e: Timeline['events'][number]) => (e.type === 'fault-start' || e.type === 'fault-stop') && Object.hasOwn(series, e.fault);
     const withLoad = findBreakingPoint({ ...timeline, events: timeline.events.filter((e) => !background(e)) }, verdicts, clauses, plan.sustain, plans, plan.runStart, plan.runEnd, plan.expectedPeak);
     underFaults = { series: [...new Set(Object.values(series))], breakingPoint: withLoad.breakingPoint ?? null };

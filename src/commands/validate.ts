@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
 import { addScenarioFlags, resolveScenario, type ScenarioFlags } from './options.ts';
 
+/** "3 faults", or "2 faults (7 occurrences)" when some repeat. */
+function faultCount(faults: readonly { series?: { name: string } }[]): string {
+  const written = new Set(faults.map((f, i) => f.series?.name ?? `#${i}`)).size;
+  const more = written !== faults.length ? ` (${faults.length} occurrences)` : '';
+  return `${written} fault${written === 1 ? '' : 's'}${more}`;
+}
+
 /** `faultline validate <file>`: checks a scenario without running it; exit 0 when valid, 2 with every problem otherwise. */
 export function register(program: Command): void {
   addScenarioFlags(program.command('validate').argument('[scenario]', 'scenario file (.ts, .js, .json, .yaml)').description('check a scenario without running it')).action(
@@ -13,7 +20,7 @@ export function register(program: Command): void {
       process.stdout.write(
         `${file ?? 'ad-hoc scenario'}: valid — ${s.requests.length} request${s.requests.length > 1 ? 's' : ''} to ${s.target}, ${s.profileName} profile${
           p.adaptive ? ' (adaptive)' : `, ${stages.length} stage${stages.length > 1 ? 's' : ''}`
-        }, ${s.hypothesis.length} hypothesis clause${s.hypothesis.length === 1 ? '' : 's'}, ${s.faults.length} fault${s.faults.length === 1 ? '' : 's'}\n`,
+        }, ${s.hypothesis.length} hypothesis clause${s.hypothesis.length === 1 ? '' : 's'}, ${faultCount(s.faults)}\n`,
       );
       for (const w of s.warnings) process.stdout.write(`  warning: ${w}\n`);
       // A repeating fault's plan, so a user sees when the monkey strikes before anything runs.

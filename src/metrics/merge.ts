@@ -152,6 +152,8 @@ export function combineWindows(ws: readonly Window[], o: { index?: number; span?
     ...(limited.length ? { reason: limited.map((w) => w.generator.reason).join('; ') } : {}),
   };
   const problems = ws.flatMap((w) => w.agentProblems ?? []);
+  const dependencies = combineDependencies(ws);
+  const probes = combineProbes(ws);
   return {
     index: o.index ?? ws[0].index,
     stage: ws[0].stage,
@@ -165,7 +167,49 @@ export function combineWindows(ws: readonly Window[], o: { index?: number; span?
     byName,
     generator,
     ...(problems.length ? { agentProblems: problems } : {}),
+    ...(dependencies ? { dependencies } : {}),
+    ...(probes ? { probes } : {}),
   };
+}
+
+/** What the windows' dependencies saw, added up per dependency. */
+function combineDependencies(ws: readonly Window[]): Window['dependencies'] {
+  if (!ws.some((w) => w.dependencies)) return undefined;
+  const out: NonNullable<Window['dependencies']> = {};
+  for (const w of ws) {
+    for (const [n, d] of Object.entries(w.dependencies ?? {})) {
+      const o = (out[n] ??= { connections: 0 });
+      o.connections += d.connections;
+      if (d.requests !== undefined) o.requests = (o.requests ?? 0) + d.requests;
+      if (d.forwarded !== undefined) o.forwarded = (o.forwarded ?? 0) + d.forwarded;
+    }
+  }
+  return out;
+}
+
+/** Probe polls over the windows: ok only when every poll was, the slowest latency, the first failure's value and reason. */
+function combineProbes(ws: readonly Window[]): Window['probes'] {
+  if (!ws.some((w) => w.probes)) return undefined;
+  const out: NonNullable<Window['probes']> = {};
+  for (const w of ws) {
+    for (const [n, p] of Object.entries(w.probes ?? {})) {
+      const o = out[n];
+      if (!o) {
+        out[n] = { ...p };
+        continue;
+      }
+      const firstFailure = o.ok && !p.ok;
+      o.ok &&= p.ok;
+      o.polls += p.polls;
+      o.failed += p.failed;
+      o.latencyMs = Math.max(o.latencyMs, p.latencyMs);
+      if (firstFailure) {
+        if (p.value !== undefined) o.value = p.value;
+        if (p.message !== undefined) o.message = p.message;
+      }
+    }
+  }
+  return out;
 }
 
 /**
