@@ -33,7 +33,13 @@ const mode = process.env.SHOP_MODE ?? 'resilient';
 if (mode !== 'naive' && mode !== 'resilient') fail(`SHOP_MODE: expected "naive" or "resilient", got ${JSON.stringify(mode)}`);
 const urls = (process.env.PAYMENT_URLS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 if (urls.length === 0) fail('PAYMENT_URLS: expected the payment provider\'s URL, e.g. http://127.0.0.1:4001 (comma-separated for replicas)');
-for (const u of urls) if (!/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+\/?$/.test(u)) fail(`PAYMENT_URLS: expected loopback URLs like http://127.0.0.1:4001, got ${JSON.stringify(u)}`);
+// A name under .test (reserved by RFC 6761, never resolvable on the internet) is resolved by the
+// host's resolver: faultline's DNS responder when the shop runs as its own host (dns faults).
+for (const u of urls) {
+  if (!/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]|[a-z0-9-]+(\.[a-z0-9-]+)*\.test):\d+\/?$/.test(u)) {
+    fail(`PAYMENT_URLS: expected loopback URLs like http://127.0.0.1:4001 (or a name under .test), got ${JSON.stringify(u)}`);
+  }
+}
 
 const workers = new Slots(envNumber('SHOP_WORKERS', 32));
 const connections = envNumber('PAYMENT_CONNECTIONS', 16);
@@ -41,7 +47,12 @@ const timeoutMs = envNumber('PAYMENT_TIMEOUT_MS', 200);
 
 // undici's own timeouts are off (0) in both modes: the naive shop has none on purpose,
 // the resilient one sets a deadline per call.
-const pools = urls.map((u) => new Pool(u, { connections, headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 30_000 }));
+// PAYMENT_MAX_REQUESTS: a connection is replaced after that many calls (0: never), so the shop
+// opens new connections, and looks payment's name up again, as a long-running client does.
+const maxRequests = envNumber('PAYMENT_MAX_REQUESTS', 0);
+const pools = urls.map(
+  (u) => new Pool(u, { connections, headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 30_000, ...(maxRequests > 0 ? { maxRequestsPerClient: maxRequests } : {}) }),
+);
 let turn = 0;
 const nextTurn = () => turn++ % pools.length;
 

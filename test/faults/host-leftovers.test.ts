@@ -6,7 +6,7 @@
  * be at it), and no namespace, nft table, link, qdisc or /etc/netns entry of
  * it remains, and no journal entry stays open.
  */
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,17 @@ import { isGone, waitFor } from '../fixtures/proc.ts';
 const skip = announceSkip('test/faults/host-leftovers.test.ts');
 const DRIVER = fileURLToPath(new URL('../fixtures/host-driver.ts', import.meta.url));
 const KINDS = ['packet-loss', 'link-down', 'partition', 'link-bandwidth', 'dns'];
+/** Drivers still running if the test fails or times out half-way: killed at the end (their watchdogs then recover). */
+const running = new Set<number>();
+afterAll(() => {
+  for (const pid of running) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+});
 const KILLS = Number(process.env.FL_KILLS ?? 20);
 
 /** One round: start the driver, SIGKILL it at a random moment, recover, and say what is left. */
@@ -33,16 +44,21 @@ async function killOnce(kind: string, round: number): Promise<{ left: string[]; 
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const pid = child.pid!;
+  running.add(pid);
   // A quarter of the kills land while the hosts are being made, the rest while the kind starts and stops.
   const duringSetup = round % 4 === 0;
   if (duringSetup) await sleep(150 + Math.random() * 600);
   else {
     await waitFor(() => ready || child.exitCode !== null, 30_000);
-    if (!ready) throw new Error(`driver for ${kind} ended before it was ready: ${err}`);
+    if (!ready) {
+      process.kill(pid, 'SIGKILL');
+      throw new Error(`driver for ${kind} was not ready within 30 s: ${err}`);
+    }
     await sleep(Math.random() * 300);
   }
   const phase = ready ? 'faults' : 'setup';
   process.kill(pid, 'SIGKILL');
+  running.delete(pid);
   await waitFor(() => isGone(pid), 5000);
   const r = await recover(journal);
   const id = `${pid.toString(36)}0`;

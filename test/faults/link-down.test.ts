@@ -58,6 +58,17 @@ describe.skipIf(skip)('link-down', () => {
     expect((await openEntries(hosted)).filter((e) => e.fault === 'payment link down')).toEqual([]);
   }, 40_000);
 
+  it('counts what the root namespace sent toward it (connections to 127.0.0.1 that NAT sends over the link)', async () => {
+    const [pa] = await freePorts(1);
+    hosted = await startHosted({ payment: { command: process.execPath, args: [HTTP_SERVICE], ports: [pa], host: 'own' } });
+    const fault = track(hosted, faultKinds['link-down'].create({ name: 'payment link down', kind: 'link-down', target: 'payment', params: {} }, hosted.ctx));
+    await fault.start();
+    expect(await get(pa, 800)).toMatch(/^error /);
+    await fault.stop();
+    expect(fault.measured!()!.values.packetsLost).toBeGreaterThan(0);
+    expect(await get(pa)).toBe('ok 200');
+  }, 30_000);
+
   it('a link nobody used while it was down is flagged no effect', async () => {
     hosted = await startHosted({ idle: { command: 'sleep', args: ['60'], host: 'own' } });
     const fault = track(hosted, faultKinds['link-down'].create({ name: 'idle link down', kind: 'link-down', target: 'idle', params: {} }, hosted.ctx));

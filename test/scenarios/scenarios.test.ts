@@ -13,10 +13,12 @@ import { isGone, waitFor } from '../fixtures/proc.ts';
 import { portFree } from '../../src/demo/ports.ts';
 import type { Result } from '../../src/result.ts';
 import { watchChildren } from '../demo/procs.ts';
+import { NETWORK_SCENARIOS } from '../fixtures/hosts.ts';
 
 const DIR = join(ROOT, 'scenarios');
 // The catalog's scenarios (real PostgreSQL and Redis) have their own test: test/demo/catalog.test.ts.
-const files = readdirSync(DIR).filter((f) => /\.(ts|yaml)$/.test(f) && !f.startsWith('catalog-'));
+// The catalog's and the network scenarios have end-to-end tests of their own.
+const files = readdirSync(DIR).filter((f) => /\.(ts|yaml)$/.test(f) && !f.startsWith('catalog-') && !NETWORK_SCENARIOS.includes(f));
 
 /** Runs `faultline run scenarios/<file> ...args --json`, watching what it starts; returns the exit code and the result. */
 async function runScenario(file: string, args: string[], ports: number[]): Promise<{ code: number | null; out: string; result: Result; dir: string }> {

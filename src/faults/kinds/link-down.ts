@@ -84,7 +84,9 @@ class LinkDown implements Fault {
       await d.counter.load(
         this.ctx,
         this.spec,
-        `  counter toward_host { }\n  chain to_host_local { type filter hook output priority 0; policy accept; oifname "${host.rootIf}" counter name "toward_host"; }\n  chain to_host_forwarded { type filter hook forward priority 0; policy accept; oifname "${host.rootIf}" counter name "toward_host"; }`,
+        // Postrouting sees the device a packet really leaves by (output still names "lo" for
+        // connections to 127.0.0.1 that NAT sent here), and sees forwarded packets too.
+        `  counter toward_host { }\n  chain to_host { type filter hook postrouting priority 0; policy accept; oifname "${host.rootIf}" counter name "toward_host"; }`,
       );
     }
     for (const d of this.downs) {
