@@ -23,7 +23,6 @@
  */
 import type { Stats, Timeline, Window, StageResult } from '../timeline.ts';
 import type { Clause } from '../hypothesis/parse.ts';
-import { parseClause } from '../hypothesis/parse.ts';
 import { evaluateWindow, measure, type WindowVerdict } from '../hypothesis/evaluate.ts';
 import { combineWindows, mergeStats } from '../metrics/merge.ts';
 import { percentileMs, view } from '../metrics/histogram.ts';
@@ -328,24 +327,3 @@ export function plansOf(stages: readonly Pick<StageResult, 'model' | 'offeredRat
   return stages.map((s) => ({ model: s.model, rateFrom: s.rateFrom ?? s.offeredRate, rateTo: s.rateTo ?? s.offeredRate }));
 }
 
-/** The hypothesis section of a result, as far as correlation reads it. */
-export interface HypothesisSection {
-  clauses: string[];
-  windowMs?: number;
-  sustain: number;
-  minSamples: number;
-  required?: number;
-  verdicts: VerdictLike[];
-}
-
-/** Correlation from a whole (possibly saved) result: the clauses are parsed again from their text. */
-export function correlateResult(r: { timeline: Timeline; stages: StageResult[]; hypothesis?: unknown; breaches?: unknown }): FaultCorrelation[] {
-  const h = r.hypothesis as HypothesisSection | undefined;
-  const clauses = (h?.clauses ?? []).map((s) => parseClause(s)).filter((c): c is Clause => typeof c !== 'string');
-  const verdicts: VerdictLike[] = h?.verdicts ?? r.timeline.windows.map(() => ({ status: 'inconclusive', clauses: [] }));
-  return correlate(r.timeline, verdicts, clauses, (r.breaches as Breach[] | undefined) ?? [], {
-    sustain: h?.sustain ?? 2,
-    minSamples: h?.minSamples ?? 20,
-    plans: plansOf(r.stages),
-  });
-}

@@ -16,7 +16,7 @@ import type { Result } from '../result.ts';
 import type { StageResult } from '../timeline.ts';
 import type { Histogram } from 'hdr-histogram-js';
 import { mergeEncoded, percentileMs, view } from '../metrics/histogram.ts';
-import { parseClause, isLatency } from '../hypothesis/parse.ts';
+import { isLatency } from '../hypothesis/parse.ts';
 import type { Reporter } from './reporter.ts';
 import { breachText, brokeIt, verdictSentence, impactText, recoveryText } from './terminal.ts';
 import { runStartOf } from './clauses.ts';

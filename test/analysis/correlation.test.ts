@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { findBreaches } from '../../src/analysis/breaches.ts';
-import { correlate, correlateResult } from '../../src/analysis/correlation.ts';
+import { correlate } from '../../src/analysis/correlation.ts';
+import { upgradeResult } from '../../src/analysis/upgrade.ts';
 import { T0, clauses, healthy, slowed, timeline, verdictsOf, windows, type FaultAt } from './synthetic.ts';
 import type { Window } from '../../src/timeline.ts';
 
@@ -179,17 +180,20 @@ describe('fault correlation', () => {
     expect(faults.map((f) => f.recovery)).toEqual(['recovered', 'recovered']);
   });
 
-  it('a saved result gives the same correlation (correlateResult)', () => {
-    const { t, vs, breaches, faults } = analyse(ws, [fault]);
+  it('a saved version-1 result gives the same correlation (upgraded once on load)', () => {
+    const { t, faults } = analyse(ws, [fault]);
+    const runEnd = t.events[t.events.length - 1].t;
     const saved = JSON.parse(
       JSON.stringify({
+        version: 1,
+        meta: { target: 'http://127.0.0.1:1', startedAt: new Date(T0).toISOString() },
         timeline: t,
-        stages: [{ model: 'open', offeredRate: 100 }],
-        hypothesis: { clauses: cs.map((c) => c.text), sustain: SUSTAIN, minSamples: 20, verdicts: vs.map((v) => ({ window: v.window, status: v.status, clauses: v.clauses.map((c) => ({ status: c.status, value: c.value, samples: c.samples })) })) },
-        breaches,
+        stages: [{ index: 0, model: 'open', offeredRate: 100, start: T0, end: runEnd }],
+        outcome: { exitCode: 0, status: 'held', reason: '' },
+        hypothesis: { clauses: cs.map((c) => c.text), sustain: SUSTAIN, minSamples: 20, verdicts: [] },
       }),
     );
-    expect(correlateResult(saved)).toEqual(JSON.parse(JSON.stringify(faults)));
+    expect(upgradeResult(saved).faults).toEqual(JSON.parse(JSON.stringify(faults)));
   });
 
   it('an error clause is judged per request name too', () => {
