@@ -161,6 +161,16 @@ describe('the catalog on PostgreSQL and Redis', () => {
     expect(f.impact?.clause ?? '', out).not.toMatch(/errors/);
   }, 150_000);
 
+  it.skipIf(missing.length > 0)('a random replica killed every 10 s (seeded): each kill measured, the front keeps errors near zero', async () => {
+    const { out, result } = await run('catalog-random-replica-killed.ts', [...short.slice(0, 3), '--duration', '14s']);
+    const kills = result.faults!.filter((x) => x.fault.startsWith('replica killed'));
+    // every 10 s from 2 s within 14 s of load: two occurrences, targets drawn from seed 15 (validate shows the same).
+    expect(kills.map((k) => k.target), out).toEqual(['api-0', 'api-1']);
+    for (const k of kills) expect(k.restart?.restartToReadyMs?.[0], out).toBeGreaterThan(0);
+    // Only requests in flight on the killed replica can fail; refused connections are retried on another.
+    expect(stage(result).errorRate, out).toBeLessThan(0.02);
+  }, 150_000);
+
   it.skipIf(missing.length > 0 || !root)('disk full under the database: the filler takes the space, orders fail, and the space is back after', async () => {
     tmpfs = mkdtempSync(join(tmpdir(), `fl15-${process.pid}-pgfs-`));
     expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=160m', 'tmpfs', tmpfs]).status).toBe(0);
