@@ -93,6 +93,8 @@ function nameIs(b: Buffer, at: number, len: number, lower: string): boolean {
   return true;
 }
 
+const CHUNKED = ['chunked'];
+
 /** Comma-separated tokens of a header value, lower-cased and trimmed (Connection, Transfer-Encoding: short, rare). */
 function tokens(v: string): string[] {
   return v
@@ -316,8 +318,11 @@ export class ResponseParser {
       return true;
     }
     let close = http10;
-    if (this.conn !== undefined) {
-      const t = tokens(this.conn);
+    const conn = this.conn;
+    if (conn === 'keep-alive') close = false;
+    else if (conn === 'close') close = true;
+    else if (conn !== undefined) {
+      const t = tokens(conn);
       if (t.includes('close')) close = true;
       else if (t.includes('keep-alive')) close = false;
     }
@@ -329,7 +334,7 @@ export class ResponseParser {
     if (this.te !== undefined) {
       // Both would let a proxy and a client disagree on where the body ends (request smuggling): refused, as llhttp does.
       if (this.lengthSeen) return this.fail('both Transfer-Encoding and Content-Length');
-      const t = tokens(this.te);
+      const t = this.te === 'chunked' ? CHUNKED : tokens(this.te);
       if (t.length > 0 && t[t.length - 1] === 'chunked') {
         if (t.indexOf('chunked') !== t.length - 1) return this.fail('chunked applied twice');
         this.state = S_CHUNK_SIZE;
@@ -398,7 +403,10 @@ export class ResponseParser {
       this.length = n;
       this.lengthSeen = true;
     } else {
-      const s = b.toString('latin1', v, ve);
+      // The common single values are read in place (this runs for nearly every response); lists become strings.
+      const len = ve - v;
+      const s =
+        len === 10 && nameIs(b, v, 10, 'keep-alive') ? 'keep-alive' : len === 5 && nameIs(b, v, 5, 'close') ? 'close' : len === 7 && nameIs(b, v, 7, 'chunked') ? 'chunked' : b.toString('latin1', v, ve);
       if (kind === H_TRANSFER_ENCODING) this.te = this.te === undefined ? s : `${this.te}, ${s}`;
       else this.conn = this.conn === undefined ? s : `${this.conn}, ${s}`;
     }
