@@ -204,15 +204,11 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
       probeRunner.start();
     }
     const engineOpts: EngineOptions = {
+      ...scenario.engine,
       target: scenario.target,
       requests: scenario.requests,
       scenarioFile: scenario.file,
-      workers: scenario.engine.workers,
-      connections: scenario.engine.connections,
-      pipelining: scenario.engine.pipelining,
-      timeoutMs: scenario.engine.timeoutMs,
       tickMs: scenario.windowMs,
-      errors4xx: scenario.engine.errors4xx,
       // Load sent through one of the run's own TLS proxies trusts the run's CA, unless told otherwise.
       tls: scenario.engine.tls ?? env.trustFor(scenario.target),
       onWindow,

@@ -7,8 +7,9 @@
  * what their load workers run (requests, connections, timeout, window) and
  * their segment of the schedule.
  */
-import type { WireRequest, WireWindow } from '../engine/messages.ts';
+import type { WireWindow } from '../engine/messages.ts';
 import type { Segment } from '../engine/schedule.ts';
+import type { EngineOptions } from '../engine/engine.ts';
 
 /** The port agent 0 listens on by default (the headless Service's port in a cluster). */
 export const AGENT_PORT = 7070;
@@ -16,20 +17,11 @@ export const AGENT_PORT = 7070;
 /** Bumped when the messages change: agents of another protocol are refused at the barrier. */
 export const AGENT_PROTOCOL = 1;
 
-/** What an agent's load engine runs, as agent 0 resolved it from the scenario. */
-export interface AgentEngineConfig {
-  target: string;
-  requests: WireRequest[];
-  /** Function requests are loaded from this path inside each worker (the same path on every agent). */
-  scenarioFile?: string;
-  workers: number;
-  /** This agent's share of the run's connections. */
-  connections: number;
-  pipelining: number;
-  timeoutMs: number;
-  tickMs: number;
-  errors4xx: boolean;
-}
+/**
+ * What an agent's load engine runs, as agent 0 resolved it from the scenario:
+ * the engine's own options without the callbacks (connections: this agent's share).
+ */
+export type AgentEngineConfig = Omit<EngineOptions, 'tls' | 'segment' | 'onPart' | 'onWindow' | 'onFatal'>;
 
 /** A stage as every agent runs it (the whole stage: each agent takes its segment of it). */
 export interface AgentStage {

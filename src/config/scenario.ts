@@ -18,6 +18,7 @@ import type { Profile, RateResolver, StagePlan } from '../profiles/types.ts';
 import { openStage, fmtRate } from '../profiles/types.ts';
 import { parseClause, splitClauses, type Clause } from '../hypothesis/parse.ts';
 import type { WireRequest } from '../engine/messages.ts';
+import type { EngineSettings } from '../engine/engine.ts';
 import type { FaultSpecBase } from '../faults/types.ts';
 import { faultKinds } from '../faults/index.ts';
 import { probeKinds } from '../probes/index.ts';
@@ -31,15 +32,8 @@ import { parseProxies, parseServices } from './parts.ts';
 import type { ServiceSpec } from '../services/schema.ts';
 import type { ProxySpec } from '../proxy/schema.ts';
 
-export interface EngineOptions {
-  workers: number;
-  connections: number;
-  pipelining: number;
-  timeoutMs: number;
-  errors4xx: boolean;
-  /** https trust: the CA certificates' PEM (read from `engine.ca`), or no verification (`engine.insecure`). */
-  tls?: { ca?: string; caFile?: string; insecure?: boolean };
-}
+/** The scenario's `engine` keys, resolved: the engine's own settings type. */
+export type EngineOptions = EngineSettings;
 
 /** A validated, resolved scenario. */
 export interface Scenario {

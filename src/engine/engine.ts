@@ -12,18 +12,27 @@ import { UsageError } from '../errors.ts';
 import type { FromWorker, ToWorker, WireRequest, WireStage, WireWindow } from './messages.ts';
 import { WHOLE, concurrencyShare, segmentRate, subSegment, type Segment } from './schedule.ts';
 
-export interface EngineOptions {
-  target: string;
-  requests: WireRequest[];
-  scenarioFile?: string;
+/**
+ * How the load is sent: the scenario's `engine` keys as normalize resolves
+ * them. One shape from the config through the coordinator and the agents to
+ * the engine.
+ */
+export interface EngineSettings {
   workers: number;
   connections: number;
   pipelining: number;
   timeoutMs: number;
-  tickMs: number;
   errors4xx: boolean;
-  /** https trust (`--ca`, `--insecure`). */
-  tls?: { ca?: string; insecure?: boolean };
+  /** https trust: the CA certificates' PEM (read from `engine.ca`), or no verification (`engine.insecure`). */
+  tls?: { ca?: string; caFile?: string; insecure?: boolean };
+}
+
+/** What an engine runs: the settings, the requests and where they go, and where windows go. */
+export interface EngineOptions extends EngineSettings {
+  target: string;
+  requests: WireRequest[];
+  scenarioFile?: string;
+  tickMs: number;
   /** This engine's share of the schedule when several agents run it (default: all of it). */
   segment?: Segment;
   /**
