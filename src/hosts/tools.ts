@@ -7,8 +7,8 @@ import { delimiter, join } from 'node:path';
 import { runArgv } from '../faults/shell.ts';
 
 /** Where a program is on PATH (or the sbin directories, which a non-login PATH may lack). */
-export function which(program: string, path = process.env.PATH ?? ''): string | undefined {
-  for (const dir of [...path.split(delimiter).filter(Boolean), '/usr/sbin', '/sbin']) {
+export function which(program: string, path = process.env.PATH ?? '', sbin = true): string | undefined {
+  for (const dir of [...path.split(delimiter).filter(Boolean), ...(sbin ? ['/usr/sbin', '/sbin'] : [])]) {
     const p = join(dir, program);
     try {
       accessSync(p, constants.X_OK);
@@ -24,6 +24,7 @@ const TOOLS = [
   { program: 'ip', from: 'iproute2' },
   { program: 'tc', from: 'iproute2' },
   { program: 'nft', from: 'nftables' },
+  { program: 'sysctl', from: 'procps' },
 ] as const;
 
 /**
@@ -37,8 +38,7 @@ export function missingForHosts(): string | undefined {
   if (uid !== 0) missing.push(`root (running as uid ${uid ?? '?'})`);
   const path = process.env.FAULTLINE_HOST_PATH;
   for (const t of TOOLS) {
-    if (missing.some((m) => m.includes(`package ${t.from})`))) continue;
-    if (!which(t.program, path ?? process.env.PATH)) missing.push(`${t.program} (Debian package ${t.from})`);
+    if (!which(t.program, path ?? process.env.PATH, path === undefined)) missing.push(`${t.program} (Debian package ${t.from})`);
   }
   return missing.length ? missing.join(', ') : undefined;
 }

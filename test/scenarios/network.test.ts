@@ -48,10 +48,10 @@ describe.skipIf(skip)('network scenarios', () => {
 
   it('end to end: packet loss, link down, partition and a failing name, each measured, products untouched', async () => {
     // One at a time: several demo systems at once on two cores would measure the machine.
-    const loss = await run('payment-packet-loss.yaml', [4170, 4171]);
-    const down = await run('payment-link-down.yaml', [4180, 4181]);
-    const split = await run('shop-payment-partition.yaml', [4190, 4191]);
-    const dns = await run('payment-dns-fails.yaml', [4200, 4201]);
+    const loss = await run('payment-packet-loss.yaml', [4230, 4231]);
+    const down = await run('payment-link-down.yaml', [4240, 4241]);
+    const split = await run('shop-payment-partition.yaml', [4250, 4251]);
+    const dns = await run('payment-dns-fails.yaml', [4260, 4261]);
 
     const l = effectOf(loss.result, 'lossy payment link');
     expect(l, loss.out).toBeDefined();
