@@ -7,7 +7,7 @@
  * the demo servers also leave by themselves if faultline is killed outright.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { normalize } from '../config/scenario.ts';
 import { runAndReport } from '../commands/run.ts';
@@ -76,6 +76,11 @@ export async function runDemo(flags: DemoFlags, command = 'faultline demo'): Pro
   const out = paint(process.stdout, flags.color === false);
   const runs: DemoRun[] = [];
   let broke = false;
+  // The demo writes its results into faultline's own state directory: on a fresh clone, make it
+  // (one level, in the working directory; outputs the user names are never created for them).
+  await mkdir(STATE_DIR).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw new UsageError(`cannot create ${STATE_DIR}: ${e.message}`);
+  });
   for (const mode of modes) {
     const [shop, proxy, payment] = await freePorts(3);
     const ports = { shop, proxy, payment };
