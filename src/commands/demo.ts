@@ -8,6 +8,7 @@ export function register(program: Command): void {
     .command('demo')
     .description('run the built-in demo: a shop whose payment provider slows down, then crashes, under load up to 3× its expected peak (about a minute)')
     .option('--naive', 'the shop without a timeout or a circuit breaker on its payment calls')
+    .option('--tls', "payment over TLS (a throwaway CA the shop trusts), and payment's certificate expires for a while at 1.5× the peak")
     .option('--compare', 'run the resilient and the naive shop, then show them side by side (about two minutes)')
     .option('--quick', `shorter stages and faults (×${QUICK_SCALE}); FAULTLINE_DEMO_SCALE=<factor> sets any factor`)
     .option('--html <file>', 'write the HTML report here (default .faultline/demo-report.html)')

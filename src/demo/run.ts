@@ -22,6 +22,8 @@ import { renderComparison, type DemoRun } from './compare.ts';
 /** The `demo` command's flags. */
 export interface DemoFlags {
   naive?: boolean;
+  /** Payment over TLS, with an expired-certificate fault. */
+  tls?: boolean;
   compare?: boolean;
   quick?: boolean;
   html?: string;
@@ -51,7 +53,7 @@ function htmlPath(given: string | undefined, mode: ShopMode, compare: boolean): 
   return `${base.slice(0, base.length - ext.length)}-${mode}${ext || '.html'}`;
 }
 
-function intro(mode: ShopMode, ports: DemoPorts, scale: number): string {
+function intro(mode: ShopMode, ports: DemoPorts, scale: number, tls = false): string {
   const s = (ms: number) => `${+((ms * scale) / 1000).toFixed(1)} s`;
   const peak = DEMO.expectedPeak;
   const what =
@@ -60,9 +62,9 @@ function intro(mode: ShopMode, ports: DemoPorts, scale: number): string {
       : 'its payment calls have no timeout and share one connection pool';
   return [
     `faultline demo — the ${mode} shop: GET /products from memory, POST /checkout calls payment; ${what}.`,
-    `  shop http://127.0.0.1:${ports.shop} · payment 127.0.0.1:${ports.payment} behind the fault proxy 127.0.0.1:${ports.proxy}`,
+    `  shop http://127.0.0.1:${ports.shop} · payment 127.0.0.1:${ports.payment} behind the fault proxy 127.0.0.1:${ports.proxy}${tls ? ' (TLS, certificates from a throwaway CA the shop trusts)' : ''}`,
     `  load: baseline ${peak / 2} req/s, then ${peak} → ${peak * 3} req/s (1× → 3× the expected peak) in 5 steps of ${s(DEMO.stepMs)}; hypothesis p99 < 250ms, errors < 1%, products.p99 < 100ms`,
-    `  faults: payment +800 ms ± 200 ms for ${s(DEMO.slowPaymentMs)} at ${peak} req/s; payment killed at ${peak * 2} req/s, restarted after ${s(DEMO.restartMs)}`,
+    `  faults: payment +800 ms ± 200 ms for ${s(DEMO.slowPaymentMs)} at ${peak} req/s; ${tls ? `payment's certificate expired for ${s(DEMO.expiredCertMs)} at ${peak * 1.5} req/s; ` : ''}payment killed at ${peak * 2} req/s, restarted after ${s(DEMO.restartMs)}`,
     '',
   ].join('\n');
 }
@@ -84,10 +86,10 @@ export async function runDemo(flags: DemoFlags, command = 'faultline demo'): Pro
   for (const mode of modes) {
     const [shop, proxy, payment] = await freePorts(3);
     const ports = { shop, proxy, payment };
-    const scenario = normalize(demoScenario(mode, ports, scale));
+    const scenario = normalize(demoScenario(mode, ports, scale, { tls: flags.tls }));
     const json = join(STATE_DIR, `demo-${mode}.json`);
     if (runs.length) process.stderr.write('\n');
-    process.stderr.write(err.bold(intro(mode, ports, scale)) + '\n');
+    process.stderr.write(err.bold(intro(mode, ports, scale, flags.tls)) + '\n');
     const html = htmlPath(flags.html, mode, !!flags.compare);
     const code = await runAndReport(scenario, { json, html, quiet: flags.quiet, color: flags.color }, command);
     // Interrupted, or faultline itself failed: stop here, as `run` would.

@@ -39,15 +39,23 @@ export const DEMO = {
   stepMs: 8000,
   slowPaymentMs: 4000,
   restartMs: 2000,
+  /** --tls: payment's certificate expired for this long at 1.5× the peak. */
+  expiredCertMs: 3000,
 } as const;
 
 /** The quick scale (`--quick`): under a third of the full run. */
 export const QUICK_SCALE = 0.3;
 
-export function demoScenario(mode: ShopMode, ports: DemoPorts, scale = 1): ScenarioInput {
+/**
+ * `tls`: the shop calls payment over TLS, through a TLS-mode proxy with the run's
+ * CA (the shop trusts it through FAULTLINE_CA_FILE), and payment's certificate
+ * expires for a while at 1.5× the peak, between the two other faults.
+ */
+export function demoScenario(mode: ShopMode, ports: DemoPorts, scale = 1, o: { tls?: boolean } = {}): ScenarioInput {
   const d = (ms: number) => `${Math.max(100, Math.round(ms * scale))}ms`;
+  const tls = o.tls === true;
   return {
-    name: `demo: ${mode} shop, slow payment provider`,
+    name: `demo: ${mode} shop, slow payment provider${tls ? ' (payment over TLS)' : ''}`,
     description: 'faultline demo: a payment provider slows down, then crashes, under steps to 3× the expected peak',
     target: `http://127.0.0.1:${ports.shop}`,
     expectedPeak: DEMO.expectedPeak,
@@ -78,7 +86,7 @@ export function demoScenario(mode: ShopMode, ports: DemoPorts, scale = 1): Scena
         ports: [ports.shop],
         env: {
           SHOP_MODE: mode,
-          PAYMENT_URLS: `http://127.0.0.1:${ports.proxy}`,
+          PAYMENT_URLS: `${tls ? 'https' : 'http'}://127.0.0.1:${ports.proxy}`,
           SHOP_WORKERS: DEMO.shopWorkers,
           PAYMENT_CONNECTIONS: DEMO.paymentConnections,
           PAYMENT_TIMEOUT_MS: DEMO.paymentTimeoutMs,
@@ -86,11 +94,12 @@ export function demoScenario(mode: ShopMode, ports: DemoPorts, scale = 1): Scena
         stopGrace: '1s',
       },
     },
-    proxies: { payment: { listen: `127.0.0.1:${ports.proxy}`, upstream: `127.0.0.1:${ports.payment}`, mode: 'tcp' } },
+    proxies: { payment: { listen: `127.0.0.1:${ports.proxy}`, upstream: `127.0.0.1:${ports.payment}`, mode: tls ? 'tls' : 'tcp' } },
     faults: [
       // Payment trouble may hurt checkout (it needs payment); anything beyond it — products — fails the run.
       { name: 'slow payment', kind: 'latency', target: 'payment', latency: '800ms', jitter: '200ms', atLoad: '1x', duration: d(DEMO.slowPaymentMs), mayBreak: ['checkout'] },
       { name: 'payment crash', kind: 'kill', target: 'payment', restart: d(DEMO.restartMs), atLoad: '2x', mayBreak: ['checkout'] },
+      ...(tls ? [{ name: 'payment certificate expired', kind: 'tls', target: 'payment', mode: 'expired', atLoad: '1.5x', duration: d(DEMO.expiredCertMs), mayBreak: ['checkout'] }] : []),
     ],
   };
 }

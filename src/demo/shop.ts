@@ -23,8 +23,11 @@
  *   PORT=4000 PAYMENT_URLS=http://127.0.0.1:4001 SHOP_MODE=naive node src/demo/shop.ts
  *
  * PAYMENT_URLS is a comma-separated list; calls go round-robin across it.
+ * https URLs are verified against PAYMENT_CA_FILE, or FAULTLINE_CA_FILE (the
+ * run's throwaway CA, which faultline gives its managed services).
  */
 import http from 'node:http';
+import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
 import CircuitBreaker from 'opossum';
 import { Slots, envNumber, fail, serve } from './serve.ts';
@@ -36,8 +39,17 @@ if (urls.length === 0) fail('PAYMENT_URLS: expected the payment provider\'s URL,
 // A name under .test (reserved by RFC 6761, never resolvable on the internet) is resolved by the
 // host's resolver: faultline's DNS responder when the shop runs as its own host (dns faults).
 for (const u of urls) {
-  if (!/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]|[a-z0-9-]+(\.[a-z0-9-]+)*\.test):\d+\/?$/.test(u)) {
+  if (!/^https?:\/\/(127\.0\.0\.1|localhost|\[::1\]|[a-z0-9-]+(\.[a-z0-9-]+)*\.test):\d+\/?$/.test(u)) {
     fail(`PAYMENT_URLS: expected loopback URLs like http://127.0.0.1:4001 (or a name under .test), got ${JSON.stringify(u)}`);
+  }
+}
+const caFile = process.env.PAYMENT_CA_FILE || process.env.FAULTLINE_CA_FILE;
+let ca: string | undefined;
+if (caFile && urls.some((u) => u.startsWith('https:'))) {
+  try {
+    ca = readFileSync(caFile, 'utf8');
+  } catch (e) {
+    fail(`PAYMENT_CA_FILE: cannot read ${caFile}: ${(e as Error).message}`);
   }
 }
 
@@ -51,7 +63,8 @@ const timeoutMs = envNumber('PAYMENT_TIMEOUT_MS', 200);
 // opens new connections, and looks payment's name up again, as a long-running client does.
 const maxRequests = envNumber('PAYMENT_MAX_REQUESTS', 0);
 const pools = urls.map(
-  (u) => new Pool(u, { connections, headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 30_000, ...(maxRequests > 0 ? { maxRequestsPerClient: maxRequests } : {}) }),
+  (u) =>
+    new Pool(u, { connections, headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 30_000, ...(maxRequests > 0 ? { maxRequestsPerClient: maxRequests } : {}), ...(ca ? { connect: { ca } } : {}) }),
 );
 let turn = 0;
 const nextTurn = () => turn++ % pools.length;

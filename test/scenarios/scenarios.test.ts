@@ -43,7 +43,7 @@ const short = ['--no-baseline', '--rate', '1x', '--duration', '4s'];
 
 describe('scenarios/', () => {
   it('has the six scenarios, and every one validates', async () => {
-    expect(files.sort()).toEqual(['checkout-breakpoint.ts', 'ci-gate.yaml', 'kill-half-the-replicas.ts', 'paused-dependency.yaml', 'payment-500s.yaml', 'payment-latency.ts']);
+    expect(files.sort()).toEqual(['checkout-breakpoint.ts', 'ci-gate.yaml', 'expired-certificate.ts', 'kill-half-the-replicas.ts', 'paused-dependency.yaml', 'payment-500s.yaml', 'payment-latency.ts']);
     const runs = await Promise.all(files.map((f) => cli(['validate', join('scenarios', f)], { timeoutMs: 30_000 })));
     runs.forEach((r, i) => {
       expect(r.code, `${files[i]}: ${r.stderr}`).toBe(0);
