@@ -24,7 +24,7 @@
  *
  * faultline starts payment, the shop and the TLS proxy between them, and stops
  * them all at the end (the CA's certificate file is removed too); ports
- * 4240–4242 on 127.0.0.1 must be free. The fault table shows the handshakes
+ * 4270–4272 on 127.0.0.1 must be free. The fault table shows the handshakes
  * the proxy saw fail.
  */
 import { defineScenario } from 'faultline';
@@ -33,7 +33,7 @@ const mode = process.env.SHOP_MODE ?? 'naive';
 
 export default defineScenario({
   name: `payment's certificate expired (${mode} shop)`,
-  target: 'http://127.0.0.1:4240',
+  target: 'http://127.0.0.1:4270',
   expectedPeak: 400,
   requests: [
     { name: 'products', method: 'GET', path: '/products', weight: 8, expect: { status: 200 } },
@@ -48,20 +48,20 @@ export default defineScenario({
     payment: {
       command: process.execPath,
       args: ['../src/demo/payment.ts'],
-      ports: [4242],
+      ports: [4272],
       ready: { url: 'http://127.0.0.1:{port}/health' },
       env: { PAYMENT_SLOTS: 8, PAYMENT_SERVICE_MS: 45 },
     },
     shop: {
       command: process.execPath,
       args: ['../src/demo/shop.ts'],
-      ports: [4240],
+      ports: [4270],
       ready: { url: 'http://127.0.0.1:{port}/health' },
       // https: the shop verifies payment's certificate against FAULTLINE_CA_FILE.
-      env: { SHOP_MODE: mode, PAYMENT_URLS: 'https://127.0.0.1:4241' },
+      env: { SHOP_MODE: mode, PAYMENT_URLS: 'https://127.0.0.1:4271' },
     },
   },
   // TLS terminates here with the run's CA; plaintext goes on to payment.
-  proxies: { payment: { listen: '127.0.0.1:4241', upstream: '127.0.0.1:4242', mode: 'tls' } },
+  proxies: { payment: { listen: '127.0.0.1:4271', upstream: '127.0.0.1:4272', mode: 'tls' } },
   faults: [{ name: 'payment certificate expired', kind: 'tls', target: 'payment', mode: 'expired', atStage: 2, duration: '4s', mayBreak: ['checkout'] }],
 });

@@ -19,7 +19,7 @@ import type { Window } from '../../src/timeline.ts';
 import { watchChildren } from '../demo/procs.ts';
 
 const FILE = join(ROOT, 'scenarios', 'expired-certificate.ts');
-const PORTS = [4240, 4241, 4242];
+const PORTS = [4270, 4271, 4272];
 const SHORT = ['--no-baseline', '--from', '1x', '--to', '1x', '--steps', '4', '--step-duration', '2500ms', '--window', '500ms'];
 
 async function run(mode: 'naive' | 'resilient'): Promise<{ result: Result; out: string }> {
