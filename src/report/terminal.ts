@@ -101,6 +101,7 @@ export function verdictSentence(r: Result): string {
     : underFaults
       ? ` It broke only under ${underFaults === 1 ? 'a fault' : `${underFaults} faults`} declared mayBreak (see the fault table).`
       : '';
+  if (cap?.highestHeld !== undefined && blamed.length) return `Hypothesis held under load up to ${rate(cap.highestHeld)} req/s${x(cap.highestHeld)}, but broke under ${blamed.map((f) => `"${f}"`).join(', ')}, not declared mayBreak: the run fails.`;
   if (cap?.highestHeld !== undefined) return `Hypothesis held at every level up to ${rate(cap.highestHeld)} req/s${x(cap.highestHeld)}.${faultNote}`;
   if (r.outcome.status === 'held') {
     const top = Math.max(0, ...r.stages.filter((s) => s.model === 'open').map((s) => Math.max(s.offeredRate, s.rateTo ?? 0)));
@@ -111,7 +112,7 @@ export function verdictSentence(r: Result): string {
 
 const EXIT_MEANING: Record<number, string> = {
   [EXIT.held]: 'the hypothesis held up to the required level',
-  [EXIT.broke]: 'the hypothesis broke below the required level',
+  [EXIT.broke]: 'the hypothesis broke (below the required level, or under a fault not declared mayBreak)',
   [EXIT.usage]: 'bad usage or invalid scenario',
   [EXIT.aborted]: 'aborted',
   [EXIT.internal]: 'internal error',
