@@ -10,29 +10,10 @@
  * link), and messages say where it leads.
  */
 import { writeFile, rename, rm } from 'node:fs/promises';
-import { accessSync, constants, lstatSync, mkdirSync, readlinkSync, realpathSync, statSync, statfsSync, type Stats } from 'node:fs';
+import { accessSync, constants, lstatSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { makeDirs, pseudoFs } from '../files.ts';
 import { dirname, basename, join, resolve } from 'node:path';
 import type { Reporter } from './reporter.ts';
-
-/** Filesystems that hold no files of ours (their magic numbers, from statfs(2)). */
-const PSEUDO_FS: Record<number, string> = {
-  0x9fa0: 'procfs',
-  0x62656572: 'sysfs',
-  0x27e0eb: 'cgroupfs',
-  0x63677270: 'cgroup2fs',
-  0x64626720: 'debugfs',
-  0x74726163: 'tracefs',
-  0x1cd1: 'devpts',
-  0x73636673: 'securityfs',
-};
-
-function pseudoFs(dir: string): string | undefined {
-  try {
-    return PSEUDO_FS[statfsSync(dir).type];
-  } catch {
-    return undefined;
-  }
-}
 
 function kindOf(st: Stats): string {
   if (st.isDirectory()) return 'a directory';
@@ -101,16 +82,9 @@ export function outputProblem(path: string): string | undefined {
   return undefined;
 }
 
-/** Makes a state directory (one level; its parent must exist), refusing pseudo-filesystems. */
+/** Makes a state directory (and its missing parents), refusing pseudo-filesystems. */
 export function ensureDir(dir: string): void {
-  const parent = dirname(resolve(dir));
-  const fs = pseudoFs(parent);
-  if (fs) throw new Error(`${dir} would be on ${fs}`);
-  try {
-    mkdirSync(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  }
+  makeDirs(dir);
 }
 
 /** Writes `data` to `path` atomically (temp file + rename), only over a regular file or nothing. */

@@ -7,7 +7,8 @@
  * to the child, so logging does not depend on this process staying alive).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, writeSync } from 'node:fs';
+import { openSync, closeSync, writeSync } from 'node:fs';
+import { makeDirs } from '../files.ts';
 import { isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortError } from '../errors.ts';
@@ -306,7 +307,8 @@ class Service implements ManagedService {
   }
 
   async start(): Promise<void> {
-    mkdirSync(this.logDir, { recursive: true });
+    // Not a recursive mkdir: under /proc that never returns (src/files.ts).
+    makeDirs(this.logDir);
     const results = await Promise.allSettled(this.list.map((r) => r.start()));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
