@@ -11,6 +11,8 @@
  * ever sets textContent or draws on a canvas.
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
 import { createRequire } from 'node:module';
 import type { Result } from '../result.ts';
 import type { StageResult } from '../timeline.ts';
@@ -72,7 +74,8 @@ export function spectrumPercentiles(maxCount: number, ticks = 5): number[] {
   return out;
 }
 
-interface ChartData {
+/** What the page carries for its charts (#faultline-data), read by html/charts.ts. */
+export interface ChartData {
   t: number[];
   offered: number[];
   achieved: number[];
@@ -351,105 +354,25 @@ details { margin: 8px 0; } summary { cursor: pointer; color: var(--dim); }
 `;
 
 /** The page's own script: draws the charts from the embedded data. Sets no HTML from data. */
-const SCRIPT = String.raw`
-(function () {
-  var D = JSON.parse(document.getElementById('faultline-data').textContent);
-  var FAULT = 'rgba(200, 40, 160, 0.12)', FAULT_EDGE = 'rgba(200, 40, 160, 0.6)';
-  function width(el) { return Math.max(480, Math.min(1150, (el.parentElement || document.body).clientWidth - 8)); }
-  // Faults shaded and labelled, stage boundaries, the breaking point, threshold lines.
-  function marks(thresholds) {
-    return { hooks: { draw: [function (u) {
-      var ctx = u.ctx, top = u.bbox.top, h = u.bbox.height, left = u.bbox.left, w = u.bbox.width, dpr = devicePixelRatio || 1;
-      ctx.save();
-      ctx.beginPath(); ctx.rect(left, top, w, h); ctx.clip();
-      ctx.font = (11 * dpr) + 'px system-ui, sans-serif';
-      ctx.textAlign = 'left'; ctx.textBaseline = 'alphabetic';
-      D.faults.forEach(function (f, i) {
-        var x0 = u.valToPos(f.start, 'x', true), x1 = u.valToPos(f.end, 'x', true);
-        ctx.fillStyle = FAULT; ctx.fillRect(x0, top, Math.max(1, x1 - x0), h);
-        ctx.strokeStyle = FAULT_EDGE; ctx.lineWidth = dpr; ctx.setLineDash([]);
-        ctx.beginPath(); ctx.moveTo(x0, top); ctx.lineTo(x0, top + h); ctx.moveTo(x1, top); ctx.lineTo(x1, top + h); ctx.stroke();
-        ctx.fillStyle = 'rgb(150, 20, 120)';
-        ctx.fillText('⚡ ' + f.name + (f.held ? '' : ' ✗'), x0 + 4 * dpr, top + (14 + 13 * (i % 3)) * dpr);
-      });
-      ctx.strokeStyle = 'rgba(80, 90, 110, 0.45)'; ctx.setLineDash([4 * dpr, 4 * dpr]); ctx.lineWidth = dpr;
-      ctx.fillStyle = 'rgba(80, 90, 110, 0.9)';
-      D.stages.forEach(function (s) {
-        var x = u.valToPos(s.start, 'x', true);
-        ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + h); ctx.stroke();
-        ctx.fillText('S' + s.index, x + 3 * dpr, top + h - 4 * dpr);
-      });
-      if (D.breakingPoint) {
-        var bx = u.valToPos(D.breakingPoint.t, 'x', true);
-        ctx.strokeStyle = '#c0262d'; ctx.setLineDash([]); ctx.lineWidth = 2 * dpr;
-        ctx.beginPath(); ctx.moveTo(bx, top); ctx.lineTo(bx, top + h); ctx.stroke();
-        ctx.fillStyle = '#c0262d'; ctx.textAlign = 'right';
-        ctx.fillText(D.breakingPoint.label, bx - 4 * dpr, top + 14 * dpr);
-        ctx.textAlign = 'left';
-      }
-      (thresholds || []).forEach(function (t) {
-        var y = u.valToPos(t.value, 'y', true);
-        if (!(y >= top && y <= top + h)) return;
-        ctx.strokeStyle = '#c0262d'; ctx.setLineDash([6 * dpr, 3 * dpr]); ctx.lineWidth = 1.5 * dpr;
-        ctx.beginPath(); ctx.moveTo(left, y); ctx.lineTo(left + w, y); ctx.stroke();
-        ctx.fillStyle = '#c0262d'; ctx.textAlign = 'right';
-        ctx.fillText(t.label, left + w - 4 * dpr, y - 4 * dpr);
-        ctx.textAlign = 'left';
-      });
-      ctx.restore();
-    }] } };
-  }
-  var palette = ['#2563eb', '#7c3aed', '#0891b2', '#db2777', '#65a30d', '#4b5563', '#b45309', '#059669', '#dc2626'];
-  var xAxis = { label: 'seconds into the run', stroke: '#555', grid: { stroke: '#eee' } };
-  var xScale = { time: false, range: function (u, lo, hi) { return [0, Math.max(hi, D.duration)]; } };
-  function chart(id, series, data, yLabel, thresholds, yMax) {
-    var el = document.getElementById(id);
-    new uPlot({
-      title: el.getAttribute('data-title'), width: width(el), height: 280,
-      scales: { x: xScale, y: { range: function (u, lo, hi) { return [0, Math.max(hi, yMax || 0) * 1.08 || 1]; } } },
-      axes: [xAxis, { label: yLabel, stroke: '#555', grid: { stroke: '#eee' }, size: 60 }],
-      series: [{ label: 't (s)' }].concat(series),
-      plugins: [marks(thresholds)],
-    }, data, el);
-  }
-  chart('chart-rate', [
-    { label: 'offered', stroke: '#9ca3af', width: 2, dash: [6, 4] },
-    { label: 'achieved', stroke: '#2563eb', width: 2 },
-  ], [D.t, D.offered, D.achieved], 'req/s', [], 0);
-  var latSeries = [{ label: 'p50', stroke: '#059669', width: 2 }, { label: 'p99', stroke: '#d97706', width: 2 }];
-  var latData = [D.t, D.p50, D.p99];
-  D.names.forEach(function (n, i) {
-    latSeries.push({ label: n + ' p99', stroke: palette[i % palette.length], width: 1, dash: [3, 3] });
-    latData.push(D.nameP99[i]);
-  });
-  var thrMax = D.latencyThresholds.reduce(function (m, t) { return Math.max(m, t.value); }, 0);
-  chart('chart-latency', latSeries, latData, 'ms', D.latencyThresholds, thrMax * 1.15);
-  var errMax = D.errorThresholds.reduce(function (m, t) { return Math.max(m, t.value); }, 0);
-  chart('chart-errors', [{ label: 'error rate %', stroke: '#c0262d', width: 2, fill: 'rgba(192, 38, 45, 0.08)' }], [D.t, D.errorRate], '%', D.errorThresholds, Math.max(1, errMax * 1.2));
+let chartsScript: string | undefined;
 
-  // The percentile spectrum: x = 1 / (1 − percentile), log-scaled, as HdrHistogram's plotter shows it.
-  var sp = D.spectrum, el = document.getElementById('chart-spectrum');
-  var spSeries = sp.series.map(function (s, i) { return { label: s.label, stroke: palette[i % palette.length], width: 2, points: { show: false } }; });
-  function pctLabel(v) {
-    var p = 100 * (1 - 1 / v);
-    if (p <= 1e-9) return '0%';
-    var d = Math.max(0, Math.ceil(-Math.log10(1 - p / 100) - 1e-9) - 2);
-    return String(Number(p.toFixed(Math.min(d + 1, 7)))) + '%';
-  }
-  new uPlot({
-    title: el.getAttribute('data-title'), width: width(el), height: 320,
-    scales: { x: { time: false, distr: 3, log: 10 }, y: { range: function (u, lo, hi) { return [0, (hi || 1) * 1.08]; } } },
-    axes: [
-      { label: 'percentile', stroke: '#555', grid: { stroke: '#eee' }, splits: function () {
-        var out = [1]; for (var v = 10; v <= sp.x[sp.x.length - 1] * 1.0001; v *= 10) out.push(v); return out;
-      }, values: function (u, splits) { return splits.map(pctLabel); } },
-      { label: 'latency (ms)', stroke: '#555', grid: { stroke: '#eee' }, size: 60 },
-    ],
-    series: [{ label: 'x', value: function (u, v) { return v == null ? '--' : pctLabel(v); } }].concat(spSeries),
-  }, [sp.x].concat(sp.series.map(function (s) { return s.values; })), el);
-  document.body.setAttribute('data-charts', 'drawn');
-})();
-`;
+/**
+ * The charts' browser code (html/charts.ts, typechecked with the rest),
+ * bundled by esbuild the first time a report is rendered in this process.
+ */
+function chartsJs(): string {
+  chartsScript ??= buildSync({
+    entryPoints: [fileURLToPath(new URL('./html/charts.ts', import.meta.url))],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2020',
+    charset: 'utf8',
+    logLevel: 'silent',
+  }).outputFiles[0].text;
+  return chartsScript;
+}
 
 export function htmlReport(r: Result): string {
   const { js, css } = uplot();
@@ -469,7 +392,7 @@ export function htmlReport(r: Result): string {
 ${body(r)}
 <script id="faultline-data" type="application/json">${jsonForScript(data)}</script>
 <script>${js.replace(/<\/(script)/gi, '<\\/$1')}</script>
-<script>${SCRIPT}</script>
+<script>${chartsJs().replace(/<\/(script)/gi, '<\\/$1')}</script>
 </body>
 </html>
 `;
