@@ -68,10 +68,13 @@ export function armWatchdog(targets: number[], opts: WatchdogOptions = {}): Watc
 
 // Runs in the recover watchdog: when faultline is gone, undo its journal (what recover does).
 const RECOVER_SCRIPT = `
-const { journal, parent, pollMs, recoverUrl } = JSON.parse(process.env.FAULTLINE_WATCHDOG);
+const { journal, parent, pollMs, settleMs, recoverUrl } = JSON.parse(process.env.FAULTLINE_WATCHDOG);
 const timer = setInterval(async () => {
   if (process.ppid === parent) return;
   clearInterval(timer);
+  // An ip/nft/tc command faultline had started may outlive it by a moment (its own process
+  // group): let it finish, so it cannot re-make something after the undo.
+  await new Promise((r) => setTimeout(r, settleMs));
   try { const { recover } = await import(recoverUrl); await recover(journal); } catch {}
   process.exit(0);
 }, pollMs);
@@ -88,7 +91,7 @@ export function armRecoverWatchdog(journal: string, opts: { pollMs?: number } = 
   const child = spawn(process.execPath, ['--input-type=module', '-e', RECOVER_SCRIPT], {
     detached: true,
     stdio: 'ignore',
-    env: { ...process.env, FAULTLINE_WATCHDOG: JSON.stringify({ journal, parent: process.pid, pollMs: opts.pollMs ?? 100, recoverUrl }) },
+    env: { ...process.env, FAULTLINE_WATCHDOG: JSON.stringify({ journal, parent: process.pid, pollMs: opts.pollMs ?? 100, settleMs: 1000, recoverUrl }) },
   });
   child.on('error', () => {});
   child.unref();

@@ -60,6 +60,8 @@ async function killOnce(kind: string, round: number): Promise<{ left: string[]; 
   process.kill(pid, 'SIGKILL');
   running.delete(pid);
   await waitFor(() => isGone(pid), 5000);
+  // An ip/nft/tc command the driver had started outlives it by a moment (as the watchdog, wait for it).
+  await sleep(500);
   const r = await recover(journal);
   const id = `${pid.toString(36)}0`;
   // The watchdog may still be finishing its own pass: give it a moment, then the machine must be clean.
