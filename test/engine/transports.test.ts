@@ -1,15 +1,16 @@
 /**
  * The conformance table (parse-table.ts) through both transports on real sockets:
- * each raw response is served by a TCP server on loopback, once to faultline's
- * own HTTP/1.1 client and once to undici, and both must name the outcome alike
+ * each raw response is served by a TCP server on loopback, once to each transport
+ * of the worker's table (faultline's own HTTP/1.1 client, undici), as the worker
+ * configures them, and both must name the outcome alike
  * (errors by the worker's classifier). Where llhttp decides otherwise the table
  * says so, and why.
  */
 import { describe, it, expect, afterAll } from 'vitest';
 import net from 'node:net';
 import { once } from 'node:events';
-import { Client } from 'undici';
-import { H1Connection, encodeRequest, type H1Handler } from '../../src/engine/http1.ts';
+import { TRANSPORTS, type TransportName } from '../../src/engine/transports/index.ts';
+import type { Exchange } from '../../src/engine/transport.ts';
 import { classify } from '../../src/engine/classify.ts';
 import { CASES, type Case, type Outcome } from './parse-table.ts';
 
@@ -46,25 +47,31 @@ async function serve(c: Case): Promise<{ port: number; requests: () => number }>
 
 type Err = Error & { code?: string; cause?: { code?: string } };
 
-/** One request through faultline's own client. */
-function viaH1(port: number, method: string): Promise<Outcome> {
+/** One request through a transport of the worker's table, configured as the worker configures it. */
+function via(name: TransportName, port: number, method: string): Promise<Outcome> {
   return new Promise((resolve) => {
-    const conn = new H1Connection({ host: '127.0.0.1', port, pipelining: 1, connectTimeoutMs: 2000 });
+    const t = TRANSPORTS[name]({ target: new URL(`http://127.0.0.1:${port}`), connections: 1, pipelining: 1, connectTimeoutMs: 2000 });
     let status = 0;
     let body = 0;
+    let over = false;
     const finish = (o: Outcome) => {
+      if (over) return;
+      over = true;
       clearTimeout(timer);
-      conn.destroy();
+      t.destroy();
       resolve(o);
     };
     const timer = setTimeout(() => finish({ error: 'timeout' }), WAIT_MS);
-    const h: H1Handler = {
+    const x: Exchange = {
+      handle: undefined,
       wantsBody: true,
       head: method === 'HEAD',
       writtenAt: 0,
       firstByteAt: 0,
       onConnected() {},
-      onRequestStart() {},
+      onRequestStart(h: unknown) {
+        x.handle = h;
+      },
       onResponseStart(_c, s) {
         status = s;
       },
@@ -75,46 +82,10 @@ function viaH1(port: number, method: string): Promise<Outcome> {
         finish({ ok: true, status, body });
       },
       onResponseError(_c, err: Err) {
-        if (err.name !== 'ClientDestroyedError') finish({ error: classify(err) as 'malformed' });
+        finish({ error: classify(err) as 'malformed' });
       },
     };
-    conn.send(h, encodeRequest(`127.0.0.1:${port}`, method, '/', {}, null));
-  });
-}
-
-/** One request through undici, configured as the worker configures it. */
-function viaUndici(port: number, method: string): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const client = new Client(`http://127.0.0.1:${port}`, { headersTimeout: 0, bodyTimeout: 0, maxHeaderSize: 64 * 1024 });
-    let status = 0;
-    let body = 0;
-    let over = false;
-    const finish = (o: Outcome) => {
-      if (over) return;
-      over = true;
-      clearTimeout(timer);
-      client.destroy().catch(() => {});
-      resolve(o);
-    };
-    const timer = setTimeout(() => finish({ error: 'timeout' }), WAIT_MS);
-    client.dispatch(
-      { path: '/', method, headers: {} },
-      {
-        onRequestStart() {},
-        onResponseStart(_c: unknown, s: number) {
-          status = s;
-        },
-        onResponseData(_c: unknown, chunk: Buffer) {
-          body += chunk.length;
-        },
-        onResponseEnd() {
-          finish({ ok: true, status, body });
-        },
-        onResponseError(_c: unknown, err: Err) {
-          finish({ error: classify(err) as 'malformed' });
-        },
-      },
-    );
+    t.send(0, x, t.prepare({ method, path: '/', headers: {}, body: null }));
   });
 }
 
@@ -123,11 +94,11 @@ describe('the conformance table through both transports, on real sockets', () =>
     it(c.name, async () => {
       const method = c.method ?? 'GET';
       const a = await serve(c);
-      const own = await viaH1(a.port, method);
+      const own = await via('http1', a.port, method);
       expect(own, "faultline's client").toEqual(c.expect);
       expect(a.requests(), 'sent once').toBe(1);
       const b = await serve(c);
-      const theirs = await viaUndici(b.port, method);
+      const theirs = await via('undici', b.port, method);
       expect(theirs, 'undici').toEqual(c.undici?.expect ?? c.expect);
       expect(b.requests(), 'sent once').toBe(1);
     });
