@@ -7,7 +7,7 @@
  * what their load workers run (requests, connections, timeout, window) and
  * their segment of the schedule.
  */
-import type { WireWindow } from '../engine/messages.ts';
+import type { WireStage, WireWindow } from '../engine/messages.ts';
 import type { Segment } from '../engine/schedule.ts';
 import type { EngineOptions } from '../engine/engine.ts';
 
@@ -23,17 +23,8 @@ export const AGENT_PROTOCOL = 1;
  */
 export type AgentEngineConfig = Omit<EngineOptions, 'tls' | 'segment' | 'onPart' | 'onWindow' | 'onFatal'>;
 
-/** A stage as every agent runs it (the whole stage: each agent takes its segment of it). */
-export interface AgentStage {
-  index: number;
-  /** Absolute start on agent 0's clock, epoch ms. */
-  startAt: number;
-  durationMs: number;
-  model: 'open' | 'closed';
-  rateFrom: number;
-  rateTo: number;
-  concurrency: number;
-}
+/** A stage as every agent runs it: a worker's stage shape, with the whole stage's rates and concurrency (each agent takes its segment of it). */
+export type AgentStage = WireStage;
 
 export type ToAgent =
   /** A clock probe: the agent answers at once with its own time. */

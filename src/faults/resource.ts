@@ -8,17 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { z } from 'zod';
 import type { FaultContext, FaultSpecBase, MeasuredEffect } from './types.ts';
-import { processStartTime, sendSignal } from '../services/proc.ts';
-
-/** Fields of /proc/<pid>/stat after the command name. */
-function statFields(pid: number): string[] | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return s.slice(s.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
+import { processStartTime, sendSignal, statFields } from '../services/proc.ts';
 
 /** Every live pid whose process group is `pgid` (a managed replica and everything it started). */
 export function groupMembers(pgid: number): number[] {

@@ -43,16 +43,17 @@ export interface WatchdogOptions {
  * terminal does not reach it) and not waited for (unref).
  */
 export function armWatchdog(targets: number[], opts: WatchdogOptions = {}): Watchdog {
-  const child = spawn(process.execPath, ['-e', SCRIPT], {
-    detached: true,
-    stdio: 'ignore',
-    env: {
-      FAULTLINE_WATCHDOG: JSON.stringify({ targets, deadline: opts.deadline ?? null, parent: process.pid, pollMs: opts.pollMs ?? 100 }),
-    },
+  return spawnWatchdog('pause', ['-e', SCRIPT], {
+    FAULTLINE_WATCHDOG: JSON.stringify({ targets, deadline: opts.deadline ?? null, parent: process.pid, pollMs: opts.pollMs ?? 100 }),
   });
+}
+
+/** Starts a detached, unwaited watchdog process; disarming kills it (it may have finished already). */
+function spawnWatchdog(what: string, args: string[], env: NodeJS.ProcessEnv): Watchdog {
+  const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore', env });
   child.on('error', () => {}); // reported through pid === undefined below
   child.unref();
-  if (child.pid === undefined) throw new Error('could not start the pause watchdog');
+  if (child.pid === undefined) throw new Error(`could not start the ${what} watchdog`);
   const pid = child.pid;
   return {
     pid,
@@ -60,7 +61,7 @@ export function armWatchdog(targets: number[], opts: WatchdogOptions = {}): Watc
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
-        /* it already resumed and exited */
+        /* it already did its work and exited */
       }
     },
   };
@@ -88,23 +89,8 @@ const timer = setInterval(async () => {
  */
 export function armRecoverWatchdog(journal: string, opts: { pollMs?: number } = {}): Watchdog {
   const recoverUrl = new URL('./recover.ts', import.meta.url).href;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', RECOVER_SCRIPT], {
-    detached: true,
-    stdio: 'ignore',
-    env: { ...process.env, FAULTLINE_WATCHDOG: JSON.stringify({ journal, parent: process.pid, pollMs: opts.pollMs ?? 100, settleMs: 1000, recoverUrl }) },
+  return spawnWatchdog('recover', ['--input-type=module', '-e', RECOVER_SCRIPT], {
+    ...process.env,
+    FAULTLINE_WATCHDOG: JSON.stringify({ journal, parent: process.pid, pollMs: opts.pollMs ?? 100, settleMs: 1000, recoverUrl }),
   });
-  child.on('error', () => {});
-  child.unref();
-  if (child.pid === undefined) throw new Error('could not start the recover watchdog');
-  const pid = child.pid;
-  return {
-    pid,
-    disarm() {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    },
-  };
 }

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 
 /** Fields of /proc/<pid>/stat after the command name (which may contain spaces and parens). */
-function statFields(pid: number): string[] | undefined {
+export function statFields(pid: number): string[] | undefined {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return s.slice(s.lastIndexOf(')') + 2).split(' ');
