@@ -21,7 +21,8 @@ import { RESULT_VERSION } from './result.ts';
 import { evaluateWindow, type WindowVerdict } from './hypothesis/evaluate.ts';
 import { compare, type Clause } from './hypothesis/parse.ts';
 import { measure } from './hypothesis/evaluate.ts';
-import { absorb, combineWindows, completedCount, mergeStats, mergeWindows, summarizeStats } from './metrics/merge.ts';
+import { judgeStageWindows } from './hypothesis/judge.ts';
+import { absorb, mergeWindows, stageResult } from './metrics/merge.ts';
 import { initHistograms } from './metrics/histogram.ts';
 import { levelOf } from './analysis/breaches.ts';
 import { analyze } from './analysis/analyze.ts';
@@ -343,35 +344,11 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
   }
 
   function judgeStage(idx: number): StageVerdict {
-    const plan = plans[idx];
-    const ws = timeline.windows.map((w, i) => ({ w, v: verdicts[i] })).filter((x) => x.w.stage === idx && x.v.status !== 'excluded');
-    const counted = ws.filter((x) => x.v.status !== 'inconclusive');
-    let run = 0;
-    let broke = false;
-    for (const x of ws) {
-      run = x.v.status === 'fail' ? run + 1 : 0;
-      if (run >= scenario.sustain || (x.v.status === 'fail' && plan.kind === 'probe' && ws.length < scenario.sustain)) broke = true;
-    }
-    const secs = ws.reduce((a, x) => a + (x.w.end - x.w.start), 0) / 1000;
-    let inconclusive = counted.length === 0;
-    let openClauses: StageVerdict['openClauses'];
-    if (inconclusive && plan.kind === 'baseline' && ws.length > 0) {
-      // A low baseline may give too few requests per window; judged over the whole stage
-      // instead, it still proves (or disproves) the hypothesis at low load.
-      const pooled = combineWindows(ws.map((x) => x.w));
-      const v = evaluateWindow(pooled, scenario.hypothesis, scenario.minSamples);
-      inconclusive = v.status === 'inconclusive';
-      broke = v.status === 'fail';
-      openClauses = v.clauses.filter((c) => c.status === 'inconclusive').map((c) => ({ clause: c.clause, samples: c.samples }));
-    }
-    return {
-      plan,
-      held: !broke,
-      inconclusive,
-      ...(openClauses ? { openClauses } : {}),
-      generatorLimited: ws.some((x) => x.w.generator.limited),
-      achievedRate: secs > 0 ? ws.reduce((a, x) => a + completedCount(x.w.overall), 0) / secs : 0,
-    };
+    return judgeStageWindows(
+      plans[idx],
+      timeline.windows.map((w, i) => ({ w, v: verdicts[i] })).filter((x) => x.w.stage === idx),
+      scenario,
+    );
   }
 
   // ---- the result: analysis once, then the gate ----
@@ -414,45 +391,6 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
 function baselineInconclusive(v: StageVerdict, plan: StagePlan, minSamples: number): string {
   const which = (v.openClauses ?? []).map((c) => `"${c.clause}" had ${c.samples} request${c.samples === 1 ? '' : 's'} due`).join(', ');
   return `the hypothesis could not be judged at baseline: ${which || 'too few requests were due'} over the ${plan.durationMs / 1000}s baseline (minSamples ${minSamples}); raise the baseline rate or duration, or lower minSamples`;
-}
-
-/** A stage's summary from its windows (a run's, or merged result files'). */
-export function stageResult(p: StagePlan, i: number, ws: Window[], start: number, end: number): StageResult {
-  const counted = ws.filter((w) => !(p.warmupMs > 0 && w.end <= start + p.warmupMs + 1));
-  const use = counted.length ? counted : ws;
-  const all = summarizeStats(use.map((w) => w.overall));
-  const names = new Set(use.flatMap((w) => Object.keys(w.byName)));
-  const byName: StageResult['byName'] = {};
-  for (const n of names) {
-    const s = summarizeStats(use.map((w) => w.byName[n]).filter((x) => x !== undefined));
-    byName[n] = { requests: s.requests, errorCount: s.errorCount, errorRate: s.errorRate, latency: s.latency };
-  }
-  const secs = use.reduce((a, w) => a + (w.end - w.start), 0) / 1000;
-  const offered = use.reduce((a, w) => a + w.offered, 0);
-  const gen = use.find((w) => w.generator.limited);
-  return {
-    index: i,
-    label: p.label,
-    model: p.model,
-    start,
-    end: ws.length ? Math.max(end, ws[ws.length - 1].end) : end,
-    offeredRate: p.model === 'open' ? (p.rateFrom + p.rateTo) / 2 : secs > 0 ? offered / secs : 0,
-    rateFrom: p.model === 'open' && p.rateFrom !== p.rateTo ? p.rateFrom : undefined,
-    rateTo: p.model === 'open' && p.rateFrom !== p.rateTo ? p.rateTo : undefined,
-    concurrency: p.model === 'closed' ? p.concurrency : undefined,
-    achievedRate: secs > 0 ? (all.requests - (all.errors.unfinished ?? 0)) / secs : 0,
-    requests: all.requests,
-    errors: all.errors,
-    errorCount: all.errorCount,
-    errorRate: all.errorRate,
-    latency: all.latency,
-    serviceTime: all.serviceTime,
-    byName,
-    generatorLimited: gen !== undefined,
-    generatorReason: gen?.generator.reason,
-    warmupMs: p.warmupMs || undefined,
-    examples: all.examples,
-  };
 }
 
 function fmtValue(c: Clause, v: number): string {

@@ -12,12 +12,11 @@ import { RESULT_VERSION } from '../result.ts';
 import type { AgentProblem, AgentSummary, StageResult, Timeline, TimelineEvent, Window } from '../timeline.ts';
 import type { StagePlan } from '../profiles/types.ts';
 import { fmtRate } from '../profiles/types.ts';
-import { combineWindows } from '../metrics/merge.ts';
+import { combineWindows, stageResult } from '../metrics/merge.ts';
 import { analyze } from '../analysis/analyze.ts';
 import { decideOutcome } from '../analysis/gate.ts';
 import { runEndOf, runStartOf } from '../analysis/upgrade.ts';
 import { parseClause, type Clause } from '../hypothesis/parse.ts';
-import { stageResult } from '../coordinator.ts';
 import { UsageError } from '../errors.ts';
 
 export interface NamedResult {

@@ -3,8 +3,9 @@
  * stage summary. Histograms merge exactly (HDR add), counters add.
  */
 import type { Histogram } from 'hdr-histogram-js';
-import { ERROR_KINDS, PHASES, type Phases, type ErrorKind, type GeneratorHealth, type LatencySummary, type Stats, type Window } from '../timeline.ts';
+import { ERROR_KINDS, PHASES, type Phases, type ErrorKind, type GeneratorHealth, type LatencySummary, type StageResult, type Stats, type Window } from '../timeline.ts';
 import type { WireStats, WireWindow } from '../engine/messages.ts';
+import type { StagePlan } from '../profiles/types.ts';
 import { encode, mergeEncoded, summarize, view } from './histogram.ts';
 
 /** Requests that ended in the window, answered or failed, not counting those still unfinished when the run ended. */
@@ -246,5 +247,44 @@ export function summarizeStats(list: readonly Stats[]): StatsSummary {
     latency: summarize(latencyHist),
     serviceTime: summarize(view(m.service)),
     latencyHist,
+  };
+}
+
+/** A stage's summary from its windows (a run's, or merged result files'). */
+export function stageResult(p: StagePlan, i: number, ws: Window[], start: number, end: number): StageResult {
+  const counted = ws.filter((w) => !(p.warmupMs > 0 && w.end <= start + p.warmupMs + 1));
+  const use = counted.length ? counted : ws;
+  const all = summarizeStats(use.map((w) => w.overall));
+  const names = new Set(use.flatMap((w) => Object.keys(w.byName)));
+  const byName: StageResult['byName'] = {};
+  for (const n of names) {
+    const s = summarizeStats(use.map((w) => w.byName[n]).filter((x) => x !== undefined));
+    byName[n] = { requests: s.requests, errorCount: s.errorCount, errorRate: s.errorRate, latency: s.latency };
+  }
+  const secs = use.reduce((a, w) => a + (w.end - w.start), 0) / 1000;
+  const offered = use.reduce((a, w) => a + w.offered, 0);
+  const gen = use.find((w) => w.generator.limited);
+  return {
+    index: i,
+    label: p.label,
+    model: p.model,
+    start,
+    end: ws.length ? Math.max(end, ws[ws.length - 1].end) : end,
+    offeredRate: p.model === 'open' ? (p.rateFrom + p.rateTo) / 2 : secs > 0 ? offered / secs : 0,
+    rateFrom: p.model === 'open' && p.rateFrom !== p.rateTo ? p.rateFrom : undefined,
+    rateTo: p.model === 'open' && p.rateFrom !== p.rateTo ? p.rateTo : undefined,
+    concurrency: p.model === 'closed' ? p.concurrency : undefined,
+    achievedRate: secs > 0 ? (all.requests - (all.errors.unfinished ?? 0)) / secs : 0,
+    requests: all.requests,
+    errors: all.errors,
+    errorCount: all.errorCount,
+    errorRate: all.errorRate,
+    latency: all.latency,
+    serviceTime: all.serviceTime,
+    byName,
+    generatorLimited: gen !== undefined,
+    generatorReason: gen?.generator.reason,
+    warmupMs: p.warmupMs || undefined,
+    examples: all.examples,
   };
 }
