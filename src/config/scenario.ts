@@ -9,7 +9,6 @@ import { X509Certificate } from 'node:crypto';
 import { dirname, extname, resolve } from 'node:path';
 import { cpus } from 'node:os';
 import YAML from 'yaml';
-import type { z } from 'zod';
 import { UsageError } from '../errors.ts';
 import { scenarioSchema, faultCommonKeys, probeCommonKeys, type ScenarioInput, type ScenarioParsed } from './schema.ts';
 import { isLoopbackHost, parseDuration, resolveRate, type RateSpec } from './units.ts';

@@ -46,17 +46,6 @@ export function encode(h: Histogram): string {
   return hdr.encodeIntoCompressedBase64(h);
 }
 
-/** An empty histogram's encoding, computed once (merging empties is common). */
-let emptyEncoded: string | undefined;
-export function encodedEmpty(): string {
-  if (emptyEncoded === undefined) {
-    const h = newHistogram();
-    emptyEncoded = encode(h);
-    h.destroy();
-  }
-  return emptyEncoded;
-}
-
 /** Decodes into a JS histogram (no WebAssembly memory to free on the coordinator side). */
 export function decode(s: string): Histogram {
   return hdr.decodeFromCompressedBase64(s, 32, false);

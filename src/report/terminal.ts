@@ -81,7 +81,6 @@ export function verdictSentence(r: Result): string {
   const bp = r.breakingPoint;
   const peak = r.meta.expectedPeak;
   const x = (v: number) => (peak ? ` (${(v / peak).toFixed(2).replace(/\.?0+$/, '')}× expected peak)` : '');
-  const fmtV = (clause: string, v: number) => (/errors|achieved/.test(clause) ? pct(v) : ms(v));
   if (bp) {
     const br = bp.bracket ? ` (bracket ${rate(bp.bracket.width)} req/s${bp.bracket.relative !== undefined ? `, ${pct(bp.bracket.relative)}` : ''})` : '';
     const lp = bp.lastPassing ? ` Last passing level ${rate(bp.lastPassing.rate)} req/s${br}; crossing ≈ ${rate(bp.crossing)} req/s.` : ' It did not pass at any lower level.';
