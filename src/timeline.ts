@@ -61,6 +61,12 @@ export interface Stats {
   pending?: string;
   /** Where the time went, per phase (absent when the window saw no request of this name). */
   phases?: Phases;
+  /**
+   * Attempts sent again (`engine.retries`; absent when none). `requests` and `errors` count each request once,
+   * by its final outcome; every failed attempt that was retried is in `byKind` too, so its kinds sum to the
+   * failed requests plus the retries.
+   */
+  retries?: number;
 }
 
 /** The phases of a request, as k6 names them; each an HDR histogram (encoded, microseconds). */

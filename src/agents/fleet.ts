@@ -235,6 +235,7 @@ export class Fleet implements LoadEngine {
                 workers: this.opts.workers,
                 connections: this.connectionsOf(member.index),
                 pipelining: this.opts.pipelining,
+                retries: this.opts.retries,
                 timeoutMs: this.opts.timeoutMs,
                 tickMs: this.opts.tickMs,
                 errors4xx: this.opts.errors4xx,

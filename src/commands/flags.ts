@@ -47,6 +47,7 @@ export const scenarioFlags: FlagTable<ScenarioInput> = {
     connections: { argument: '<n>', number: true, description: 'connections across all workers (default 1024, opened as needed)' },
     pipelining: { argument: '<n>', number: true, description: 'HTTP/1.1 pipelining depth per connection (default 1)' },
     timeout: { argument: '<duration>', description: 'per-request timeout (default 10s)' },
+    retries: { argument: '<n>', number: true, description: 'retry idempotent requests that fail at the connection, at most n times (0-5, default 0; counted apart)' },
     errors4xx: { flag: 'errors-4xx', description: 'count 4xx responses as errors' },
     // A path on the command line is the shell's, not the scenario file's: made absolute here.
     ca: { argument: '<file>', description: "https: trust the CA certificate(s) in this PEM file instead of the system's", toValue: (v) => resolve(String(v)) },

@@ -18,6 +18,7 @@ import { openStage, fmtRate } from '../profiles/types.ts';
 import { parseClause, splitClauses, type Clause } from '../hypothesis/parse.ts';
 import type { WireRequest } from '../engine/messages.ts';
 import type { EngineSettings } from '../engine/engine.ts';
+import { IDEMPOTENT, isIdempotent } from '../engine/retry.ts';
 import type { FaultSpecBase } from '../faults/types.ts';
 import { faultKinds } from '../faults/index.ts';
 import { probeKinds } from '../probes/index.ts';
@@ -78,6 +79,9 @@ export const DEFAULTS = {
   baselineMs: 5000,
   baselineFraction: 0.1,
 } as const;
+
+/** Most retries of one request (`engine.retries`). */
+export const MAX_RETRIES = 5;
 
 export const defaultWorkers = () => Math.max(1, cpus().length - 1);
 
@@ -414,10 +418,12 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
     workers: s.engine?.workers ?? defaultWorkers(),
     connections: s.engine?.connections ?? DEFAULTS.connections,
     pipelining: s.engine?.pipelining ?? DEFAULTS.pipelining,
+    retries: s.engine?.retries ?? 0,
     timeoutMs: s.engine?.timeout ?? DEFAULTS.timeoutMs,
     errors4xx: s.engine?.errors4xx ?? false,
     tls: trustOptions(s.engine?.ca, s.engine?.insecure, file, origin, problems),
   };
+  if (engine.retries! < 0 || engine.retries! > MAX_RETRIES) problems.push(`engine.retries: expected an integer from 0 to ${MAX_RETRIES}, got ${engine.retries}`);
   if (engine.connections < engine.workers) problems.push(`engine.connections: ${engine.connections} is fewer than the ${engine.workers} workers; each worker needs one`);
   const windowMs = s.window ?? DEFAULTS.windowMs;
   if (windowMs < 100) problems.push(`window: expected at least 100ms, got ${windowMs}ms`);
@@ -425,6 +431,9 @@ export function normalize(input: ScenarioInput, file?: string): Scenario {
 
   if (problems.length) throw new UsageError(problems);
   const warnings = faultWarnings(faults, build, probe.budgetMs, baseline);
+  if (engine.retries! > 0 && !requests.some((r) => r.fnIndex !== undefined || isIdempotent(r.method))) {
+    warnings.push(`retries ${engine.retries} has no effect: only idempotent methods (${[...IDEMPOTENT].join(', ')}) are retried, and every request here is ${[...new Set(requests.map((r) => r.method))].join('/')}`);
+  }
   const maxConcurrency = closedConcurrency(build);
   if (maxConcurrency > 0 && engine.pipelining > 1 && maxConcurrency <= engine.connections) {
     // wrk's and autocannon's -c is connections; here concurrency is requests in flight, and a slot uses a fresh connection first.

@@ -57,6 +57,12 @@ export const engineSchema = z.strictObject({
   /** Connections across all workers (default 1024): undici opens them only as concurrency needs them. */
   connections: z.number().int().min(1).max(20_000).optional(),
   pipelining: z.number().int().min(1).max(1000).optional(),
+  /**
+   * Opt-in retries (default 0: nothing is sent twice): an idempotent request whose attempt fails at the
+   * connection (connect_refused, connect_timeout, reset, closed) is sent again, at most this many times.
+   * Every failed attempt stays in the errors by kind; the retries are counted apart.
+   */
+  retries: z.number().int().optional(),
   /** Per-request timeout (default 10s). */
   timeout: zPositiveDuration.optional(),
   /** Count 4xx responses as errors (default: counted apart, not errors). */

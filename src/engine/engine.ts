@@ -21,6 +21,8 @@ export interface EngineSettings {
   workers: number;
   connections: number;
   pipelining: number;
+  /** Opt-in retries of idempotent requests that fail at the connection (0: nothing is sent twice). */
+  retries?: number;
   timeoutMs: number;
   errors4xx: boolean;
   /** https trust: the CA certificates' PEM (read from `engine.ca`), or no verification (`engine.insecure`). */
@@ -108,6 +110,7 @@ export class Engine implements LoadEngine {
             scenarioFile: o.scenarioFile,
             connections: perWorker,
             pipelining: o.pipelining,
+            retries: o.retries ?? 0,
             timeoutMs: o.timeoutMs,
             tickMs: o.tickMs,
             errors4xx: o.errors4xx,

@@ -37,6 +37,8 @@ export interface WorkerTask {
   /** Connections this worker opens (its share of the run's total). */
   connections: number;
   pipelining: number;
+  /** Retries of an idempotent request whose attempt failed at the connection (0: never sent twice). */
+  retries: number;
   timeoutMs: number;
   tickMs: number;
   /** Count 4xx responses as errors. */

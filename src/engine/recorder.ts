@@ -24,6 +24,8 @@ export class Recorder {
   transfer: Histogram = newHistogram();
   requests = 0;
   errors = 0;
+  /** Attempts sent again (opt-in retries). */
+  retries = 0;
   byKind = new Float64Array(ERROR_KINDS.length);
   examples: (string | undefined)[] = new Array(ERROR_KINDS.length);
   constructor(name: string) {
@@ -37,6 +39,14 @@ export class Recorder {
     const i = KIND_INDEX[kind];
     this.byKind[i]++;
     if (counts) this.errors++;
+    if (this.examples[i] === undefined) this.examples[i] = message.slice(0, 300);
+  }
+
+  /** A failed attempt that is sent again: an error of its kind, not yet the request's outcome; the retry is counted apart. */
+  retried(kind: ErrorKind, message: string): void {
+    const i = KIND_INDEX[kind];
+    this.byKind[i]++;
+    this.retries++;
     if (this.examples[i] === undefined) this.examples[i] = message.slice(0, 300);
   }
 
@@ -69,6 +79,10 @@ export class Recorder {
       h.reset();
     }
     if (phases) s.phases = phases;
+    if (this.retries > 0) {
+      s.retries = this.retries;
+      this.retries = 0;
+    }
     this.latency.reset();
     this.service.reset();
     this.requests = 0;

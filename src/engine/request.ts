@@ -12,6 +12,7 @@ import { KIND_INDEX } from './recorder.ts';
 import type { Exchange, Transport } from './transport.ts';
 import type { SlotRequest } from './slots.ts';
 import { classify } from './classify.ts';
+import { RETRYABLE } from './retry.ts';
 
 const HTTP_4XX = KIND_INDEX.http_4xx;
 
@@ -21,6 +22,8 @@ export interface Owner {
   readonly timeoutMs: number;
   readonly errors4xx: boolean;
   readonly stopping: boolean;
+  /** `r`'s attempt failed at the connection with `kind`: record the attempt and send it again. */
+  retry(r: Request, kind: ErrorKind, message: string): void;
   /** The request is over at `now`: its slot is free. */
   completed(slot: number, stageIndex: number, now: number): void;
 }
@@ -58,6 +61,10 @@ export class Request implements Exchange, SlotRequest {
   readonly wantsBody: boolean;
   /** Open model: the time it waited for a slot is a phase of its own. */
   readonly paced: boolean;
+  /** Opt-in retries: how many more times it may be sent (0 unless asked for and idempotent). */
+  retriesLeft = 0;
+  /** What was sent, kept only when it may be sent again. */
+  prepared: unknown = undefined;
 
   constructor(w: Owner, tpl: Template, slot: number, stageIndex: number, intended: number, sentAt: number, paced: boolean) {
     this.w = w;
@@ -101,8 +108,14 @@ export class Request implements Exchange, SlotRequest {
     if (this.done) return;
     // At the stop, requests still waiting were recorded as unfinished before the connections were destroyed.
     if (this.w.stopping && (err.name === 'ClientDestroyedError' || err.name === 'AbortError')) return this.unfinished();
-    if (err instanceof RequestTimeoutError) this.fail('timeout', err.message);
-    else this.fail(classify(err), `${err.code ?? err.name}: ${err.message}`);
+    if (err instanceof RequestTimeoutError) return this.fail('timeout', err.message);
+    const kind = classify(err);
+    const message = `${err.code ?? err.name}: ${err.message}`;
+    if (this.retriesLeft > 0 && RETRYABLE.has(kind) && !this.w.stopping) {
+      this.done = true;
+      return this.w.retry(this, kind, message);
+    }
+    this.fail(kind, message);
   }
   cancellable(): boolean {
     return this.w.transport.cancellable(this);

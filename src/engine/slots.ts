@@ -46,6 +46,11 @@ export class Slots<R extends SlotRequest> {
     this.inFlight++;
   }
 
+  /** The request on `slot` is sent again as `r` (a retry): the slot stays busy. */
+  replace(slot: number, r: R): void {
+    this.busy[slot] = r;
+  }
+
   release(slot: number): void {
     this.busy[slot] = undefined;
     this.inFlight--;

@@ -30,6 +30,8 @@ import { Recorder } from './recorder.ts';
 import { Request, type Owner, type Template } from './request.ts';
 import type { RequestSpec, Transport } from './transport.ts';
 import { TRANSPORTS, transportFor } from './transports/index.ts';
+import { isIdempotent } from './retry.ts';
+import type { ErrorKind } from '../timeline.ts';
 
 /** Arrival times waiting for a connection slot in a closed-model stage whose concurrency exceeds the slots (FIFO ring). */
 class WaitingRing {
@@ -89,6 +91,7 @@ class LoadWorker implements Owner {
   readonly send: (m: FromWorker) => void;
   readonly timeoutMs: number;
   readonly errors4xx: boolean;
+  readonly retries: number;
   onDone: () => void = () => {};
   templates: Template[] = [];
   recorders: Recorder[] = [];
@@ -136,6 +139,7 @@ class LoadWorker implements Owner {
     this.send = send;
     this.timeoutMs = task.timeoutMs;
     this.errors4xx = task.errors4xx;
+    this.retries = task.retries ?? 0;
     this.phase = segmentPhase(task.segment);
     this.slots = new Slots<Request>(task.connections, task.pipelining);
     const target = new URL(task.target);
@@ -358,6 +362,10 @@ class LoadWorker implements Owner {
     }
     if (prepared !== undefined) {
       r.head = method === 'HEAD';
+      if (this.retries > 0 && isIdempotent(method)) {
+        r.retriesLeft = this.retries;
+        r.prepared = prepared;
+      }
       try {
         this.transport.send(slot % this.task.connections, r, prepared);
       } catch (e) {
@@ -365,6 +373,31 @@ class LoadWorker implements Owner {
       }
     }
     this.inSend = false;
+  }
+
+  /**
+   * Opt-in retry: `old`'s attempt failed at the connection. The attempt is recorded as an error of its kind
+   * (never hidden) and counted as a retry; the request is sent again on the same slot, once the transport's
+   * callback has returned. Its latency still runs from the original intended send (coordinated omission stays
+   * corrected); its wait for a slot was the first attempt's.
+   */
+  retry(old: Request, kind: ErrorKind, message: string): void {
+    const rec = old.tpl.rec;
+    rec.retried(kind, message);
+    if (old.paced) rec.wait.recordValue(clampUs((old.sentAt - old.intended) * 1000));
+    const r = new Request(this, old.tpl, old.slot, old.stageIndex, old.intended, performance.now(), false);
+    r.head = old.head;
+    r.retriesLeft = old.retriesLeft - 1;
+    r.prepared = old.prepared;
+    this.slots.replace(old.slot, r);
+    queueMicrotask(() => {
+      if (r.done) return;
+      try {
+        this.transport.send(r.slot % this.task.connections, r, r.prepared);
+      } catch (e) {
+        r.fail('other', (e as Error).message);
+      }
+    });
   }
 
   // ---- record ----

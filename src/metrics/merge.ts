@@ -19,9 +19,11 @@ export function mergeStats(list: readonly (WireStats | Stats)[]): Stats {
   const examples: Partial<Record<ErrorKind, string>> = {};
   let requests = 0;
   let errors = 0;
+  let retries = 0;
   for (const s of list) {
     requests += s.requests;
     errors += s.errors;
+    retries += s.retries ?? 0;
     for (const k of ERROR_KINDS) {
       const n = s.byKind[k];
       if (n) byKind[k] = (byKind[k] ?? 0) + n;
@@ -35,6 +37,7 @@ export function mergeStats(list: readonly (WireStats | Stats)[]): Stats {
   if (pend.length) out.pending = encode(mergeEncoded(pend));
   const phases = mergePhases(list);
   if (phases) out.phases = phases;
+  if (retries > 0) out.retries = retries;
   return out;
 }
 
