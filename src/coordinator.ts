@@ -20,8 +20,8 @@ import type { StageResult, Timeline, TimelineEvent, Window } from './timeline.ts
 import { RESULT_VERSION } from './result.ts';
 import { evaluateWindow, type WindowVerdict } from './hypothesis/evaluate.ts';
 import { compare, type Clause } from './hypothesis/parse.ts';
-import { measure } from './hypothesis/evaluate.ts';
 import { judgeStageWindows } from './hypothesis/judge.ts';
+import { StopConditions } from './hypothesis/stop.ts';
 import { absorb, mergeWindows, stageResult } from './metrics/merge.ts';
 import { initHistograms } from './metrics/histogram.ts';
 import { levelOf } from './analysis/breaches.ts';
@@ -111,18 +111,10 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
   emit({ t: runStart, type: 'run-start' });
   for (const message of scenario.warnings ?? []) emit({ t: runStart, type: 'note', message });
 
-  // Stop conditions: consecutive windows meeting the condition for `for` (at least one window).
-  const stopRuns = scenario.stop.map(() => 0);
+  const stopConditions = new StopConditions(scenario.stop, scenario.windowMs);
   const checkStop = (w: Window) => {
-    scenario.stop.forEach((c: Clause, i) => {
-      // Probe stop conditions act on each poll as it arrives (onProbe), not a window later.
-      if (c.metric.type === 'probe') return;
-      const { value, samples } = measure(c, w);
-      const met = samples > 0 && compare(value, c.op, c.threshold);
-      stopRuns[i] = met ? stopRuns[i] + 1 : 0;
-      const need = Math.max(1, Math.ceil((c.forMs ?? 0) / scenario.windowMs));
-      if (met && stopRuns[i] >= need) abort(`stop condition "${c.text}" met (${fmtValue(c, value)})`);
-    });
+    const reason = stopConditions.check(w);
+    if (reason) abort(reason);
   };
 
   let env: Environment | undefined;
@@ -391,10 +383,6 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
 function baselineInconclusive(v: StageVerdict, plan: StagePlan, minSamples: number): string {
   const which = (v.openClauses ?? []).map((c) => `"${c.clause}" had ${c.samples} request${c.samples === 1 ? '' : 's'} due`).join(', ');
   return `the hypothesis could not be judged at baseline: ${which || 'too few requests were due'} over the ${plan.durationMs / 1000}s baseline (minSamples ${minSamples}); raise the baseline rate or duration, or lower minSamples`;
-}
-
-function fmtValue(c: Clause, v: number): string {
-  return c.metric.type === 'errors' || c.metric.type === 'achieved' ? `${(v * 100).toFixed(1)}%` : `${v.toFixed(1)} ms`;
 }
 
 function sleepUntil(t: number, now: () => number, signal: AbortSignal): Promise<void> {
