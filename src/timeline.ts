@@ -223,4 +223,6 @@ export interface StageResult {
   generatorReason?: string;
   /** Excluded from verdicts (search warm-up windows). */
   warmupMs?: number;
+  /** Attempts sent again (opt-in `engine.retries`); their failures are in `errors` by kind. Absent when none. */
+  retries?: number;
 }

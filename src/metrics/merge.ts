@@ -236,6 +236,8 @@ export interface StatsSummary {
   latency: LatencySummary;
   serviceTime: LatencySummary;
   latencyHist: Histogram;
+  /** Attempts sent again (opt-in retries); absent when none. */
+  retries?: number;
 }
 
 export function summarizeStats(list: readonly Stats[]): StatsSummary {
@@ -250,6 +252,7 @@ export function summarizeStats(list: readonly Stats[]): StatsSummary {
     latency: summarize(latencyHist),
     serviceTime: summarize(view(m.service)),
     latencyHist,
+    ...(m.retries ? { retries: m.retries } : {}),
   };
 }
 
@@ -289,5 +292,6 @@ export function stageResult(p: StagePlan, i: number, ws: Window[], start: number
     generatorReason: gen?.generator.reason,
     warmupMs: p.warmupMs || undefined,
     examples: all.examples,
+    ...(all.retries ? { retries: all.retries } : {}),
   };
 }

@@ -56,8 +56,9 @@ export function stageTable(stages: StageResult[], p: Paint): string {
       .filter(([k, n]) => n && k !== 'http_4xx')
       .map(([k, n]) => `${k} ${int(n!)}`);
     const n4 = s.errors.http_4xx;
-    const errs = s.errorCount > 0 ? p.red(`${pct(s.errorRate)} (${kinds.join(', ')})`) : '0';
-    const flags = [s.model === 'closed' ? 'closed model' : '', s.generatorLimited ? p.yellow('generator-limited') : '', n4 ? `4xx ${int(n4)}` : ''].filter(Boolean).join(' ');
+    // With retries, failed attempts show by kind even when every request succeeded in the end.
+    const errs = s.errorCount > 0 ? p.red(`${pct(s.errorRate)} (${kinds.join(', ')})`) : kinds.length ? p.yellow(`0 (${kinds.join(', ')})`) : '0';
+    const flags = [s.model === 'closed' ? 'closed model' : '', s.generatorLimited ? p.yellow('generator-limited') : '', n4 ? `4xx ${int(n4)}` : '', s.retries ? p.yellow(`retried ${int(s.retries)}`) : ''].filter(Boolean).join(' ');
     return [
       String(s.index),
       s.label,

@@ -92,7 +92,10 @@ const load = (method: string, retries: number): ScenarioInput => ({
 describe('opt-in retries', () => {
   it('GETs with retries 1: every reset is an error of its kind, each retried once, server count = requests + retries', async () => {
     const srv = await resettingServer();
-    const t = totals(await runScenario({ ...load('GET', 1), target: srv.url }));
+    const r = await runScenario({ ...load('GET', 1), target: srv.url });
+    const t = totals(r);
+    // The stage's summary carries them too (what the reports read).
+    expect(r.stages.reduce((a, s) => a + (s.retries ?? 0), 0)).toBe(t.retries);
     expect(t.due).toBe(200);
     expect(t.requests).toBe(200);
     expect(t.byKind.unfinished ?? 0).toBe(0);
@@ -129,6 +132,19 @@ describe('opt-in retries', () => {
     expect(t.byKind.reset).toBe(srv.resets());
     // Every failure is a connection failure, each counted once (a request sent just as its kept-alive connection closed is `closed`).
     expect(t.errors).toBe((t.byKind.reset ?? 0) + (t.byKind.closed ?? 0));
+  });
+
+  it('a refused port with retries 2: each request tried three times, all three refusals in the errors, the request failed once', async () => {
+    // A port that was just listening and is closed now: connecting is refused.
+    const probe = net.createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const t = totals(await runScenario({ ...load('GET', 2), target: `http://127.0.0.1:${port}`, load: { profile: 'constant', rate: 50, duration: '1s' } }));
+    expect(t.requests).toBe(50);
+    expect(t.errors).toBe(50);
+    expect(t.retries).toBe(100);
+    expect(t.byKind.connect_refused).toBe(150);
   });
 
   it('validation: out of range is a usage error; only non-idempotent requests is a warning', async () => {
