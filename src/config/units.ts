@@ -143,3 +143,21 @@ export function parseHostPort(v: string): { host: string; port: number } | undef
   if (port > 65535) return undefined;
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
 }
+
+/**
+ * A loopback http(s) URL (a Toxiproxy API, a probe's health URL): `example`
+ * shows the shape when it does not parse, `why` says what refuses another host.
+ */
+export function zLoopbackHttpUrl(example: string, why: string) {
+  return z.string().superRefine((v, ctx) => {
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `expected a URL like "${example}", got ${JSON.stringify(v)}` });
+      return;
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `expected an http:// URL, got ${JSON.stringify(v)}` });
+    else if (!isLoopbackHost(u.hostname)) ctx.addIssue({ code: 'custom', message: `${u.host} is not a loopback address (${why})` });
+  });
+}

@@ -5,21 +5,11 @@
  * within the timeout. Its latency is recorded, so a clause may bound it.
  */
 import { z } from 'zod';
-import { isLoopbackHost } from '../config/units.ts';
+import { zLoopbackHttpUrl } from '../config/units.ts';
 import type { ProbeKind } from './types.ts';
 
 const params = z.strictObject({
-  url: z.string().superRefine((v, ctx) => {
-    let u: URL;
-    try {
-      u = new URL(v);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: `expected a URL like "http://127.0.0.1:8080/health", got ${JSON.stringify(v)}` });
-      return;
-    }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `expected an http:// URL, got ${JSON.stringify(v)}` });
-    else if (!isLoopbackHost(u.hostname)) ctx.addIssue({ code: 'custom', message: `faultline probes only loopback (127.0.0.1, localhost, [::1]); got ${u.hostname}` });
-  }),
+  url: zLoopbackHttpUrl('http://127.0.0.1:8080/health', 'faultline probes only 127.0.0.1, localhost or [::1]'),
   method: z.string().regex(/^[A-Za-z]+$/).default('GET'),
   status: z.union([z.number().int().min(100).max(599), z.array(z.number().int().min(100).max(599)).min(1)]).optional(),
   json: z.strictObject({ path: z.string().min(1), equals: z.union([z.string(), z.number(), z.boolean(), z.null()]) }).optional(),

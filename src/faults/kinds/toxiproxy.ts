@@ -4,22 +4,12 @@
  * is journalled before the toxic is added.
  */
 import { z } from 'zod';
-import { isLoopbackHost } from '../../config/units.ts';
+import { zLoopbackHttpUrl } from '../../config/units.ts';
 import type { FaultKind } from '../types.ts';
 import { zStream } from '../../proxy/toxics/types.ts';
 
 /** A loopback http(s) URL for a Toxiproxy API. */
-const zLoopbackApi = z.string().superRefine((v, ctx) => {
-  let u: URL;
-  try {
-    u = new URL(v);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: `expected a URL like "http://127.0.0.1:8474", got ${JSON.stringify(v)}` });
-    return;
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `expected an http URL, got ${JSON.stringify(v)}` });
-  else if (!isLoopbackHost(u.hostname)) ctx.addIssue({ code: 'custom', message: `${u.host} is not a loopback address (faultline only talks to 127.0.0.1, localhost or [::1])` });
-});
+const zLoopbackApi = zLoopbackHttpUrl('http://127.0.0.1:8474', 'faultline only talks to 127.0.0.1, localhost or [::1]');
 
 const toxiproxyParams = z.strictObject({
   api: zLoopbackApi,
