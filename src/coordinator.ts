@@ -98,6 +98,7 @@ export async function run(scenario: Scenario, opts: RunOptions = {}): Promise<Re
     workers: scenario.engine.workers,
     connections: scenario.engine.connections,
     pipelining: scenario.engine.pipelining,
+    ...(scenario.engine.retries ? { retries: scenario.engine.retries } : {}),
     startedAt: startedAt.toISOString(),
     scenario: scenario.name,
     scenarioFile: scenario.file,

@@ -23,6 +23,8 @@ export interface RunMeta {
   workers: number;
   connections: number;
   pipelining: number;
+  /** Opt-in retries of idempotent requests failed at the connection (absent: 0, nothing was sent twice). */
+  retries?: number;
   startedAt: string;
   endedAt?: string;
   durationMs?: number;

@@ -131,7 +131,7 @@ export function renderReport(r: Result, p: Paint, files: string[] = []): string 
   const out: string[] = [];
   const m = r.meta;
   out.push(p.bold(`faultline ${m.faultline} — ${m.scenario ?? 'run'} → ${m.target}`));
-  out.push(p.dim(`${m.model === 'closed' ? 'CLOSED model (fixed concurrency: latency is service time, not corrected for coordinated omission)' : 'open model (latency from intended send time, coordinated-omission corrected)'} · ${m.agents ? `${m.agents} agent${m.agents > 1 ? 's' : ''} × ` : ''}${m.workers} worker${m.workers > 1 ? 's' : ''} · ${m.connections} connections · ${m.node} · ${((m.durationMs ?? 0) / 1000).toFixed(1)} s`));
+  out.push(p.dim(`${m.model === 'closed' ? 'CLOSED model (fixed concurrency: latency is service time, not corrected for coordinated omission)' : 'open model (latency from intended send time, coordinated-omission corrected)'} · ${m.agents ? `${m.agents} agent${m.agents > 1 ? 's' : ''} × ` : ''}${m.workers} worker${m.workers > 1 ? 's' : ''} · ${m.connections} connections${m.retries ? ` · retries ${m.retries} (idempotent, connection failures)` : ''} · ${m.node} · ${((m.durationMs ?? 0) / 1000).toFixed(1)} s`));
   out.push('');
   const sentence = verdictSentence(r);
   out.push(r.outcome.exitCode === EXIT.held ? p.green.bold(sentence) : r.outcome.exitCode === EXIT.broke ? p.red.bold(sentence) : p.yellow.bold(sentence));

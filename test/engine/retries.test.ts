@@ -96,6 +96,7 @@ describe('opt-in retries', () => {
     const t = totals(r);
     // The stage's summary carries them too (what the reports read).
     expect(r.stages.reduce((a, s) => a + (s.retries ?? 0), 0)).toBe(t.retries);
+    expect(r.meta.retries).toBe(1);
     expect(t.due).toBe(200);
     expect(t.requests).toBe(200);
     expect(t.byKind.unfinished ?? 0).toBe(0);
@@ -125,9 +126,11 @@ describe('opt-in retries', () => {
 
   it('GETs with retries 0: nothing is sent twice, server count = requests', async () => {
     const srv = await resettingServer();
-    const t = totals(await runScenario({ ...load('GET', 0), target: srv.url }));
+    const r = await runScenario({ ...load('GET', 0), target: srv.url });
+    const t = totals(r);
     expect(t.requests).toBe(200);
     expect(t.retries).toBe(0);
+    expect(r.meta.retries).toBeUndefined();
     expect(srv.received()).toBe(t.requests);
     expect(t.byKind.reset).toBe(srv.resets());
     // Every failure is a connection failure, each counted once (a request sent just as its kept-alive connection closed is `closed`).
