@@ -267,7 +267,7 @@ function body(r: Result): string {
   // What the dependencies saw: amplification around each fault.
   const deps = r.dependencies ?? [];
   if (deps.length) {
-    const x = (v: number | null) => (v === null ? '—' : `${v.toFixed(2)}×`);
+    const x = (v: number | null) => (v === null ? '—' : `${v > 0 && v < 0.1 ? v.toPrecision(2) : v.toFixed(2)}×`);
     parts.push('<h2>What the dependencies saw</h2><p class="dim">Amplification: calls the system made to a dependency per request it received.</p>');
     parts.push(
       tableHtml(

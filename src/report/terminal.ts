@@ -266,7 +266,7 @@ export function faultTable(faults: readonly FaultCorrelation[], p: Paint, allowe
 export function dependencyLines(r: Result, p: Paint): string[] {
   const deps = r.dependencies ?? [];
   if (!deps.length) return [];
-  const x = (v: number | null) => (v === null ? '—' : `${v.toFixed(2)}×`);
+  const x = (v: number | null) => (v === null ? '—' : `${v > 0 && v < 0.1 ? v.toPrecision(2) : v.toFixed(2)}×`);
   const out = [p.bold('What the dependencies saw (amplification: calls to the dependency per request received)')];
   for (const d of deps) {
     out.push(`  ${d.dependency}: ${x(d.overall.ratio)} overall (${d.overall.dependency.toLocaleString('en-US')} ${d.unit} for ${d.overall.received.toLocaleString('en-US')} requests)`);
