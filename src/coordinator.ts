@@ -386,11 +386,17 @@ function baselineInconclusive(v: StageVerdict, plan: StagePlan, minSamples: numb
   return `the hypothesis could not be judged at baseline: ${which || 'too few requests were due'} over the ${plan.durationMs / 1000}s baseline (minSamples ${minSamples}); raise the baseline rate or duration, or lower minSamples`;
 }
 
+/** Resolves at `t` on the run's clock, never before it (timers may fire a fraction of a millisecond early). */
 function sleepUntil(t: number, now: () => number, signal: AbortSignal): Promise<void> {
   const ms = t - now();
   if (ms <= 0 || signal.aborted) return Promise.resolve();
   return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
+    let timer = setTimeout(check, Math.ceil(ms));
+    function check() {
+      const left = t - now();
+      if (left > 0 && !signal.aborted) timer = setTimeout(check, Math.max(1, Math.ceil(left)));
+      else done();
+    }
     function done() {
       clearTimeout(timer);
       signal.removeEventListener('abort', done);
