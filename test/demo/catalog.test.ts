@@ -107,14 +107,20 @@ describe('the catalog on PostgreSQL and Redis', () => {
     }
   }, 120_000);
 
-  it.skipIf(missing.length > 0)('the cache dies: the resilient catalog falls back to PostgreSQL — latency rises, no errors', async () => {
+  it.skipIf(missing.length > 0)('the cache dies: the resilient catalog falls back to PostgreSQL — reads go on, no errors', async () => {
     const { out, result } = await run('catalog-cache-dies.ts');
     const f = result.faults!.find((x) => x.fault === 'cache killed')!;
     expect(f, out).toBeDefined();
     // No errors to speak of: the errors clause holds through the fault (latency is allowed to rise).
     expect(stage(result).errorRate, out).toBeLessThan(0.01);
     expect(f.impact?.clause ?? '', out).not.toMatch(/errors/);
-    expect(f.metrics.during!.p99, out).toBeGreaterThan(f.metrics.before!.p99);
+    // Reads go on through the outage, served by PostgreSQL: the rate is kept and none fails. (Whether
+    // latency rises is not asserted: on loopback a primary-key query and a Redis GET cost about the same,
+    // and the before-span's p99 holds the cold start.)
+    const during = f.metrics.during!;
+    expect(during.windows, out).toBeGreaterThanOrEqual(4);
+    expect(during.achievedRate, out).toBeGreaterThan(0.9 * 200);
+    expect(during.errorRate, out).toBeLessThan(0.01);
     expect(f.restart?.restartToReadyMs?.[0], out).toBeGreaterThan(0);
   }, 150_000);
 
