@@ -79,6 +79,12 @@ export function encodeRequest(hostHeader: string, method: string, path: string, 
   return payload && payload.length ? Buffer.concat([Buffer.from(head, 'latin1'), payload]) : Buffer.from(head, 'latin1');
 }
 
+let shared: Buffer | undefined;
+/** The read buffer of this thread's connections: packets are parsed as they arrive, so one serves them all. */
+function readBuffer(): Buffer {
+  return (shared ??= Buffer.allocUnsafe(64 * 1024));
+}
+
 /** A FIFO of handlers as a growable ring: memory stays at the deepest pipeline seen, whatever the request count. */
 class Ring {
   buf: (H1Handler | undefined)[] = new Array(4);
@@ -177,11 +183,18 @@ export class H1Connection implements ResponseSink {
   };
 
   private connect(): void {
-    const s = net.connect({ host: this.opts.host, port: this.opts.port, noDelay: true });
-    this.connectStartedAt = performance.now();
-    this.socket = s;
     const parser = new ResponseParser(this);
     this.parser = parser;
+    // Packets are read into one buffer per worker thread (Node's `onread`): no Buffer per packet and no stream
+    // machinery on the hot path. The parser copies the little it keeps across packets (an unfinished head or line).
+    const s: net.Socket = net.connect({
+      host: this.opts.host,
+      port: this.opts.port,
+      noDelay: true,
+      onread: { buffer: readBuffer(), callback: (n: number, buf: Uint8Array): boolean => this.onPacket(s, parser, (buf as Buffer).subarray(0, n)) },
+    });
+    this.connectStartedAt = performance.now();
+    this.socket = s;
     this.connectTimer = setTimeout(() => {
       this.connectTimer = undefined;
       if (!this.connected && this.socket === s) this.fail(s, coded(`connect timeout (${this.opts.connectTimeoutMs} ms) to ${this.opts.host}:${this.opts.port}`, 'UND_ERR_CONNECT_TIMEOUT', 'ConnectTimeoutError'));
@@ -197,13 +210,6 @@ export class H1Connection implements ResponseSink {
       if (waiting.length > 0) waiting[0].h.onConnected(now - this.connectStartedAt);
       for (const p of waiting) this.write(p.h, p.bytes, now);
     });
-    s.on('data', (chunk: Buffer) => {
-      if (this.socket !== s) return;
-      this.chunkAt = performance.now();
-      if (parser.feed(chunk) || this.socket !== s) return;
-      const why = parser.error;
-      if (why !== undefined) this.fail(s, coded(`invalid HTTP response: ${why}`, MALFORMED, 'HTTPParserError'));
-    });
     s.on('error', (err) => {
       if (this.socket === s) this.fail(s, err);
     });
@@ -216,6 +222,16 @@ export class H1Connection implements ResponseSink {
     s.on('close', () => {
       if (this.socket === s) this.fail(s, coded('the connection closed before a complete response', CLOSED, 'SocketError'));
     });
+  }
+
+  /** A packet arrived on `s` (a view into the shared read buffer, valid during this call only). */
+  private onPacket(s: net.Socket, parser: ResponseParser, chunk: Buffer): boolean {
+    if (this.socket !== s) return true;
+    this.chunkAt = performance.now();
+    if (parser.feed(chunk) || this.socket !== s) return true;
+    const why = parser.error;
+    if (why !== undefined) this.fail(s, coded(`invalid HTTP response: ${why}`, MALFORMED, 'HTTPParserError'));
+    return true;
   }
 
   /**

@@ -140,6 +140,35 @@ describe('the http1 client', () => {
     expect(s.errorCount).toBe(0);
   });
 
+  it('heads and bodies split across packets on many connections at once parse whole (one read buffer serves every connection)', async () => {
+    // Each connection cuts its response at its own place, head or body, and sends the rest 3 ms later, while the other
+    // connections' packets arrive in between: what a connection kept of its first packet must not be overwritten by them.
+    const response = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 21\r\n\r\nhello from the server');
+    let conns = 0;
+    let answered = 0;
+    const server = net.createServer((s) => {
+      const cut = 5 + ((conns++ * 7) % (response.length - 6));
+      s.on('error', () => {});
+      s.on('data', () => {
+        answered++;
+        s.write(response.subarray(0, cut));
+        setTimeout(() => s.write(response.subarray(cut)), 3);
+      });
+    });
+    const url = await serve(server);
+    const r = await runScenario({
+      target: url,
+      requests: [{ path: '/', expect: { bodyIncludes: 'hello from the server' } }],
+      load: { profile: 'closed', concurrency: 12, duration: '600ms' },
+      engine: { workers: 1, connections: 12 },
+    });
+    const s = r.stages[0];
+    expect(conns).toBe(12);
+    expect(s.requests).toBeGreaterThan(100);
+    expect(s.errorCount, JSON.stringify(s.examples)).toBe(0);
+    expect(s.requests).toBeLessThanOrEqual(answered);
+  });
+
   it('a HEAD response has no body whatever its Content-Length; 204 and a 103 before the answer are fine', async () => {
     const srv = await rawServer((_n, head) =>
       head.startsWith('HEAD')
