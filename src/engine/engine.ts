@@ -12,6 +12,9 @@ import { UsageError } from '../errors.ts';
 import type { FromWorker, ToWorker, WireRequest, WireStage, WireWindow } from './messages.ts';
 import { WHOLE, concurrencyShare, segmentRate, subSegment, type Segment } from './schedule.ts';
 
+/** Young generation of each load worker, MB (three semi-spaces of 8 MB: see the pool options). */
+const YOUNG_GENERATION_MB = Number(process.env.FAULTLINE_YOUNG_MB ?? 24);
+
 /**
  * How the load is sent: the scenario's `engine` keys as normalize resolves
  * them. One shape from the config through the coordinator and the agents to
@@ -89,6 +92,10 @@ export class Engine implements LoadEngine {
       atomics: 'disabled',
       idleTimeout: 60_000,
       maxQueue: o.workers,
+      // A fixed ceiling for the young generation (8 MB semi-spaces). V8 otherwise doubles it from 8 to 16 MB some
+      // 20 s into a busy run (bench/rss.ts saw RSS step up 22-25 MB between 3 and 5 M responses, then stay): memory
+      // that depends on how long the run has gone, not on what it holds. The live heap is ≈ 18 MB either way.
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     });
     const perWorker = Math.max(1, Math.floor(o.connections / o.workers));
     const allReady = new Promise<void>((resolve) => (this.readyWait = resolve));
