@@ -56,10 +56,12 @@ describe.skipIf(skip)('network scenarios', () => {
     const l = effectOf(loss.result, 'lossy payment link');
     expect(l, loss.out).toBeDefined();
     expect(l!.noEffect).toBe(false);
-    // A few thousand packets of real traffic: the measured share is near the 20% asked for.
-    expect(l!.values.packets).toBeGreaterThan(500);
-    expect(l!.values.dropped / l!.values.packets).toBeGreaterThan(0.14);
-    expect(l!.values.dropped / l!.values.packets).toBeLessThan(0.26);
+    // Hundreds to thousands of packets of real traffic (TCP backs off under loss, so how many varies: 461 in one
+    // CI run): each is dropped independently with p = 0.2, so the measured share is within 4σ of 20% for its count.
+    const seen = l!.values.packets;
+    expect(seen, loss.out).toBeGreaterThan(150);
+    const sigma = Math.sqrt((0.2 * 0.8) / seen);
+    expect(Math.abs(l!.values.dropped / seen - 0.2), `${l!.values.dropped} of ${seen} dropped`).toBeLessThan(4 * sigma);
 
     const d = effectOf(down.result, 'payment link down');
     expect(d, down.out).toBeDefined();
