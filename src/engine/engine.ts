@@ -13,7 +13,8 @@ import type { FromWorker, ToWorker, WireRequest, WireStage, WireWindow } from '.
 import { WHOLE, concurrencyShare, segmentRate, subSegment, type Segment } from './schedule.ts';
 
 /** Young generation of each load worker, MB (three semi-spaces of 8 MB: see the pool options); FAULTLINE_YOUNG_MB, at least 4, changes it. */
-const YOUNG_GENERATION_MB = ((v) => (Number.isFinite(v) && v >= 4 ? v : 24))(Number(process.env.FAULTLINE_YOUNG_MB ?? 24));
+const youngMb = Number(process.env.FAULTLINE_YOUNG_MB);
+const YOUNG_GENERATION_MB = Number.isFinite(youngMb) && youngMb >= 4 ? youngMb : 24;
 
 /**
  * How the load is sent: the scenario's `engine` keys as normalize resolves

@@ -146,7 +146,10 @@ export class ResponseParser {
     return this.started;
   }
 
-  /** Parses a packet; false when the stream is malformed (`error` says why) or the server announced its close. */
+  /**
+   * Parses a packet; false when the stream is malformed (`error` says why) or the server announced its close.
+   * `chunk` is read only during the call (the connection reuses its buffer): what is kept across packets is copied.
+   */
   feed(chunk: Buffer): boolean {
     if (this.error !== undefined || this.state === S_CLOSED) return false;
     let b = chunk;
